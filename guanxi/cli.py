@@ -1,0 +1,23 @@
+"""The ``guanxi`` command: a thin wrapper around the project's management commands.
+
+``guanxi analytics fit|score`` (later) run without Django; everything else sets up Django
+and dispatches to ``manage.py``-style commands (``demo``, ``serve``, ``migrate`` ...).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``guanxi`` console script."""
+    args = list(sys.argv if argv is None else ["guanxi", *argv])
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

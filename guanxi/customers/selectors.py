@@ -1,0 +1,67 @@
+"""Reads of the customer database, always scoped to what the user may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from guanxi.core.models import ChangeRecord
+from guanxi.core.permissions import Action
+
+from .models import Contact, Customer
+
+
+def customer_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Customer]:
+    """Customers the user may see (or act on), outside the trash."""
+    return Customer.objects.restrict(user, action).select_related("owner", "team")
+
+
+def customer_get(*, user: Any, pk: Any, action: str = Action.VIEW) -> Customer:
+    """One customer in scope; raises ``Customer.DoesNotExist`` (a 404) otherwise."""
+    return customer_list(user=user, action=action).get(pk=pk)
+
+
+def customer_trash(*, user: Any) -> QuerySet[Customer]:
+    """Customers in the trash that the user may restore (erased ones are gone for good)."""
+    return Customer.all_objects.restrict(user, Action.RESTORE).filter(
+        deleted_at__isnull=False, erased_at__isnull=True
+    )
+
+
+def contact_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Contact]:
+    """Contacts the user may see, of organizations outside the trash."""
+    return (
+        Contact.objects.restrict(user, action)
+        .filter(customer__deleted_at__isnull=True)
+        .select_related("customer")
+    )
+
+
+def contact_trash(*, user: Any) -> QuerySet[Contact]:
+    """Contacts in the trash that the user may restore."""
+    return Contact.all_objects.restrict(user, Action.RESTORE).filter(deleted_at__isnull=False)
+
+
+def customer_search(*, user: Any, text: str) -> QuerySet[Customer]:
+    """Customers matching a name, email, phone or external id, within the user's scope."""
+    text = text.strip()
+    if not text:
+        return customer_list(user=user).none()
+    return customer_list(user=user).filter(
+        Q(name__icontains=text)
+        | Q(email__iexact=text)
+        | Q(phone__contains=text)
+        | Q(external_id=text)
+    )
+
+
+def customer_history(*, user: Any, customer: Customer) -> QuerySet[ChangeRecord]:
+    """Every change to the customer and the records attached to it, newest first.
+
+    The caller must already hold a customer obtained through :func:`customer_get`.
+    """
+    customer_get(user=user, pk=customer.pk)
+    return ChangeRecord.objects.filter(customer_id=customer.pk).select_related(
+        "content_type", "actor"
+    )

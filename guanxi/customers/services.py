@@ -1,0 +1,187 @@
+"""Writes to the customer database. Every function is atomic and leaves a change-log entry.
+
+Views, the API, the admin, importers and tasks call these; nothing else saves a customer
+or contact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.core.changelog import record_change
+from guanxi.core.models import ChangeAction
+from guanxi.core.permissions import Action, ensure_allowed
+from guanxi.core.services import (
+    audited_create,
+    audited_restore,
+    audited_soft_delete,
+    audited_update,
+)
+
+from .choices import ConsentChannel, ConsentMethod
+from .models import Contact, Customer, CustomerConsent, Tag
+
+CUSTOMER_EDITABLE = (
+    "external_id", "kind", "name", "market", "buyer_motive", "email", "phone", "country",
+    "province", "city", "address", "industry", "language", "age_band", "gender",
+    "income_band", "education", "occupation", "org_size", "ownership", "financial_strength",
+    "money", "money_note", "authority", "authority_note", "need", "need_note",
+    "credit_rating", "credit_limit", "credit_overdue", "source", "custom_fields", "notes",
+    "owner", "team",
+)  # fmt: skip
+CONTACT_EDITABLE = (
+    "customer", "external_id", "name", "title", "email", "phone", "buying_role", "stance",
+    "is_primary", "notes",
+)  # fmt: skip
+
+
+def _customer_extra(customer: Customer) -> dict[str, Any]:
+    """Values outside the customer row that its history must show: tags and consent."""
+    extra: dict[str, Any] = {"tags": sorted(t.name for t in customer.tags.all())}
+    for consent in customer.consents.all():
+        extra[f"consent_{consent.channel}"] = consent.as_history_value()
+    return extra
+
+
+def _clean_tag_names(names: Iterable[str]) -> list[str]:
+    cleaned = sorted({n.strip() for n in names if n and n.strip()})
+    limit = Tag._meta.get_field("name").max_length or 50
+    too_long = [n for n in cleaned if len(n) > limit]
+    if too_long:
+        raise ValidationError({"tags": _("Tag names are at most 50 characters.")})
+    return cleaned
+
+
+def _set_tags(customer: Customer, names: Iterable[str] | None) -> None:
+    if names is None:
+        return
+    tags = [Tag.objects.get_or_create(name=n)[0] for n in _clean_tag_names(names)]
+    customer.tags.set(tags)
+
+
+def customer_create(
+    *, actor: Any, data: Mapping[str, Any], tags: Iterable[str] | None = None
+) -> Customer:
+    """Create a customer. Owner and team default to the actor and the actor's team."""
+    values = dict(data)
+    if "owner" not in values:
+        values["owner"] = actor if getattr(actor, "pk", None) else None
+    if "team" not in values:
+        values["team"] = getattr(actor, "team", None)
+    return audited_create(
+        actor=actor,
+        model=Customer,
+        data=values,
+        editable=CUSTOMER_EDITABLE,
+        extra_snapshot=_customer_extra,
+        after_save=lambda c: _set_tags(c, tags),
+    )
+
+
+def customer_update(
+    *,
+    actor: Any,
+    customer: Customer,
+    data: Mapping[str, Any],
+    tags: Iterable[str] | None = None,
+) -> Customer:
+    """Change a customer's fields (and, when given, its tags) with field-level history."""
+    if customer.erased_at is not None:
+        raise ValidationError(_("This customer was erased on request and cannot be edited."))
+    return audited_update(
+        actor=actor,
+        obj=customer,
+        data=data,
+        editable=CUSTOMER_EDITABLE,
+        extra_snapshot=_customer_extra,
+        after_save=lambda c: _set_tags(c, tags),
+    )
+
+
+def customer_set_consent(
+    *,
+    actor: Any,
+    customer: Customer,
+    channel: str,
+    granted: bool,
+    method: str,
+    note: str = "",
+    recorded_at: dt.datetime | None = None,
+) -> CustomerConsent:
+    """Record that the customer granted or refused contact on a channel, and how."""
+    if channel not in ConsentChannel.values:
+        raise ValidationError({"channel": _("Unknown channel %(c)s.") % {"c": channel}})
+    if method not in ConsentMethod.values:
+        raise ValidationError({"method": _("Unknown consent method %(m)s.") % {"m": method}})
+    with transaction.atomic():
+        ensure_allowed(actor, customer, Action.CHANGE)
+        before = _customer_extra(customer)
+        consent, _created = CustomerConsent.objects.update_or_create(
+            customer=customer,
+            channel=channel,
+            defaults={
+                "granted": bool(granted),
+                "method": method,
+                "note": note,
+                "recorded_at": recorded_at or timezone.now(),
+            },
+        )
+        consent.full_clean()
+        record_change(
+            actor=actor,
+            action=ChangeAction.UPDATE,
+            obj=customer,
+            before=before,
+            after=_customer_extra(customer),
+        )
+    return consent
+
+
+def customer_delete(*, actor: Any, customer: Customer) -> None:
+    """Move a customer and its contacts to the trash (restorable for the trash period)."""
+    audited_soft_delete(
+        actor=actor, obj=customer, cascade=[Contact.all_objects.filter(customer=customer)]
+    )
+
+
+def customer_restore(*, actor: Any, customer: Customer) -> Customer:
+    """Bring a customer back from the trash with the contacts deleted along with it."""
+    if customer.erased_at is not None:
+        raise ValidationError(_("An erased customer cannot be restored."))
+    return audited_restore(
+        actor=actor, obj=customer, cascade=[Contact.all_objects.filter(customer=customer)]
+    )
+
+
+def contact_create(*, actor: Any, data: Mapping[str, Any]) -> Contact:
+    """Add a person to an organization customer; the actor must be allowed to see it."""
+    customer = data.get("customer")
+    if isinstance(customer, Customer):
+        ensure_allowed(actor, customer, Action.VIEW)
+    return audited_create(actor=actor, model=Contact, data=data, editable=CONTACT_EDITABLE)
+
+
+def contact_update(*, actor: Any, contact: Contact, data: Mapping[str, Any]) -> Contact:
+    """Change a contact's fields with field-level history."""
+    return audited_update(actor=actor, obj=contact, data=data, editable=CONTACT_EDITABLE)
+
+
+def contact_delete(*, actor: Any, contact: Contact) -> None:
+    """Move one contact to the trash."""
+    audited_soft_delete(actor=actor, obj=contact)
+
+
+def contact_restore(*, actor: Any, contact: Contact) -> Contact:
+    """Bring a contact back from the trash (its organization must not be in the trash)."""
+    if contact.customer.deleted_at is not None:
+        raise ValidationError(
+            _("Restore the organization %(name)s first.") % {"name": contact.customer.name}
+        )
+    return audited_restore(actor=actor, obj=contact)
