@@ -8,5 +8,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("guanxi.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("guanxi.accounts.urls")),
+    path("customers/", include("guanxi.customers.urls")),
+    path("sales/", include("guanxi.sales.urls")),
+    path("activities/", include("guanxi.activities.urls")),
+    path("", include("guanxi.core.urls")),
 ]
