@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from guanxi.core.testing import World, make_user, make_world
 from guanxi.core.permissions import Role
+from guanxi.core.testing import World, make_user, make_world
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real hashing costs ~0.3 s per user; tests create many users and test no hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

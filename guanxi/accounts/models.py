@@ -7,11 +7,13 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.core.permissions import Role
+from guanxi.core.permissions import Role, ScopedQuerySet
 
 
 class Team(models.Model):
     """A sales, service or marketing team; the unit of *team* visibility."""
+
+    permission_object_type = "configuration"
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     manager = models.ForeignKey(
@@ -22,6 +24,8 @@ class Team(models.Model):
         on_delete=models.SET_NULL,
         related_name="managed_teams",
     )
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("team")

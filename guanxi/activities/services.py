@@ -6,13 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
-from guanxi.core.changelog import record_change, snapshot
-from guanxi.core.models import ChangeAction
 from guanxi.core.permissions import Action, ensure_allowed
-from guanxi.core.services import audited_create, audited_update
+from guanxi.core.services import audited_create, audited_delete, audited_update
 from guanxi.customers.models import Customer
 
 from .models import Interaction
@@ -52,10 +49,4 @@ def interaction_update(
 
 def interaction_delete(*, actor: Any, interaction: Interaction) -> None:
     """Remove a logged interaction; its full content stays in the change log."""
-    with transaction.atomic():
-        ensure_allowed(actor, interaction, Action.DELETE)
-        before = snapshot(interaction)
-        record_change(
-            actor=actor, action=ChangeAction.DELETE, obj=interaction, before=before, after=None
-        )
-        interaction.delete()
+    audited_delete(actor=actor, obj=interaction)

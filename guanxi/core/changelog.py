@@ -76,6 +76,7 @@ def record_change(
     before: Snapshot | None,
     after: Snapshot | None,
     changes: dict[str, list[Any]] | None = None,
+    object_repr: str | None = None,
 ) -> ChangeRecord | None:
     """Write one change-log entry for ``obj``; nothing when an update changed nothing.
 
@@ -94,7 +95,7 @@ def record_change(
         action=action,
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
         object_id=str(obj.pk),
-        object_repr=str(obj)[:200],
+        object_repr=(str(obj) if object_repr is None else object_repr)[:200],
         customer_id=customer_id,
         changes=changes,
     )

@@ -65,7 +65,8 @@ class Action(StrEnum):
     ERASE = "erase"  # privacy erase of personal data
 
 
-OBJECT_TYPES = ("customer", "contact", "product", "order", "interaction")
+#: ``configuration`` covers the set-up records administrators keep (tags, custom fields, teams).
+OBJECT_TYPES = ("customer", "contact", "product", "order", "interaction", "configuration")
 
 _ALL_ACTIONS = {a: Scope.ALL for a in Action}
 

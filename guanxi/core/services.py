@@ -158,3 +158,13 @@ def audited_restore(
                 for item in related.filter(deletion_batch=batch):
                     audited_restore(actor=actor, obj=item, check=False)
     return obj
+
+
+def audited_delete(*, actor: Any, obj: models.Model) -> None:
+    """Remove a record for good; its last full state stays in the change log."""
+    with transaction.atomic():
+        ensure_allowed(actor, obj, Action.DELETE)
+        record_change(
+            actor=actor, action=ChangeAction.DELETE, obj=obj, before=snapshot(obj), after=None
+        )
+        obj.delete()

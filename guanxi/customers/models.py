@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.models import SoftDeleteModel, TimestampedModel
+from guanxi.core.permissions import ScopedQuerySet
 
 from . import choices
 
@@ -26,8 +27,12 @@ _phone = RegexValidator(
 class Tag(models.Model):
     """A free label on customers (e.g. "VIP", "trade show 2026")."""
 
+    permission_object_type = "configuration"
+
     name = models.CharField(_("name"), max_length=50, unique=True)
     color = models.CharField(_("colour"), max_length=7, default="#206bc4")
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("tag")
@@ -41,6 +46,8 @@ class Tag(models.Model):
 class CustomFieldDefinition(models.Model):
     """A typed field an administrator adds to customers; values live in ``custom_fields``."""
 
+    permission_object_type = "configuration"
+
     name = models.SlugField(
         _("key"), max_length=50, unique=True, help_text=_("Lower-case key used in the API.")
     )
@@ -51,6 +58,8 @@ class CustomFieldDefinition(models.Model):
         _("choices"), default=list, blank=True, help_text=_("Allowed values of a choice field.")
     )
     max_length = models.PositiveIntegerField(_("maximum length"), default=200)
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("custom field")

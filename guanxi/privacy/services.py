@@ -112,6 +112,15 @@ def contact_erase(*, actor: Any, contact: Contact, reason: str) -> ErasureRecord
         contact_id = contact.pk
         Interaction.objects.filter(contact=contact).update(contact=None)
         history = ChangeRecord.objects.for_object(contact).delete()[0]
+        record_change(
+            actor=actor,
+            action=ChangeAction.ERASE,
+            obj=contact,
+            before=None,
+            after=None,
+            changes={"personal_data": ["present", "erased"]},
+            object_repr=_("Erased contact %(id)s") % {"id": contact_id},
+        )
         Contact.all_objects.filter(pk=contact_id).delete()
         return _erasure_receipt(
             actor=actor,
