@@ -29,7 +29,7 @@ run: $(BIN)/guanxi
 ## Every check (format, lint, types, import contracts, Django checks) and the whole test suite
 test: $(VENV)/.dev
 	$(MAKE) --no-print-directory check
-	$(BIN)/pytest -n 2 -p no:cacheprovider
+	$(BIN)/pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
 
 check: $(VENV)/.dev
 	$(BIN)/ruff format --check guanxi

@@ -191,3 +191,19 @@ def ensure_may_create(user: Any, model: type[models.Model]) -> None:
         raise PermissionDenied(
             _("You may not add a %(type)s.") % {"type": model._meta.verbose_name}
         )
+
+
+def policy_markdown() -> str:
+    """The role policy as Markdown tables (one per object type), as printed in the docs."""
+    lines: list[str] = []
+    for object_type in OBJECT_TYPES:
+        lines += [f"### {object_type}", ""]
+        lines.append("| role | " + " | ".join(a.value for a in Action) + " |")
+        lines.append("|---|" + "---|" * len(Action))
+        for role in Role:
+            grants = ROLE_POLICY[role].get(object_type, {})
+            cells = [grants.get(a, Scope.NONE) for a in Action]
+            text = " | ".join("—" if c is Scope.NONE else c.value for c in cells)
+            lines.append(f"| {role.label} | {text} |")
+        lines.append("")
+    return "\n".join(lines)
