@@ -16,7 +16,11 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(args)
+    from guanxi.core.context import change_context
+
+    # Changes made by a command share one request id and are marked as coming from the CLI.
+    with change_context(source="cli"):
+        execute_from_command_line(args)
 
 
 if __name__ == "__main__":  # pragma: no cover
