@@ -1,5 +1,28 @@
-"""REST API URLs under /api/ (filled in by the API work)."""
+"""REST API URLs under /api/: one router for every app's viewsets, plus the user views.
 
-from django.urls import URLPattern, URLResolver
+``router`` is public so that tests can enumerate every route (the permission matrix).
+"""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, include, path
+
+from guanxi.activities.api.urls import routes as activity_routes
+from guanxi.core.api.routers import Router
+from guanxi.customers.api.urls import routes as customer_routes
+from guanxi.privacy.api.urls import routes as privacy_routes
+from guanxi.sales.api.urls import routes as sales_routes
+
+app_name = "api"
+
+router = Router()
+for prefix, viewset, basename in (
+    *customer_routes,
+    *sales_routes,
+    *activity_routes,
+    *privacy_routes,
+):
+    router.register(prefix, viewset, basename=basename)
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", include("guanxi.accounts.api.urls")),
+    path("", include(router.urls)),
+]

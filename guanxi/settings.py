@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "guanxi.core",
     "guanxi.accounts",
@@ -175,9 +176,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 REST_FRAMEWORK = {
+    # Token first, so that a request without credentials answers 401 with a challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "guanxi.core.api.parsers.JSONParser",  # refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["guanxi.core.api.permissions.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -196,6 +203,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc served from the installed sidecar package, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Choice sets shared by several fields, or several sets behind one field name.
+    "ENUM_NAME_OVERRIDES": {
+        "AssessmentEnum": "guanxi.customers.choices.Assessment",
+        "ConsentChannelEnum": "guanxi.customers.choices.ConsentChannel",
+        "InteractionChannelEnum": "guanxi.activities.choices.InteractionChannel",
+        "SalesChannelEnum": "guanxi.sales.choices.SalesChannel",
+    },
 }
 
 # Currency used when an order does not name one.

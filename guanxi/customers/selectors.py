@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from guanxi.core.models import ChangeRecord
-from guanxi.core.permissions import Action
+from guanxi.core.permissions import Action, Role, Scope, role_of, scope_for
 
 from .models import Contact, Customer
 
@@ -64,4 +64,24 @@ def customer_history(*, user: Any, customer: Customer) -> QuerySet[ChangeRecord]
     customer_get(user=user, pk=customer.pk)
     return ChangeRecord.objects.filter(customer_id=customer.pk).select_related(
         "content_type", "actor"
+    )
+
+
+def change_record_list(*, user: Any) -> QuerySet[ChangeRecord]:
+    """Change-log entries the user may read: those of customers the user can see.
+
+    Customers in the trash count (their owner may still read what happened to them).
+    Entries that belong to no customer (the product catalogue) are for administrators only.
+    """
+    records = ChangeRecord.objects.select_related("content_type", "actor")
+    role = role_of(user)
+    if role == Role.ADMINISTRATOR:
+        return records
+    scope = scope_for(user, Customer.permission_object_type, Action.VIEW)
+    if scope is Scope.NONE:
+        return records.none()
+    if scope is Scope.ALL:
+        return records.filter(customer_id__isnull=False)
+    return records.filter(
+        customer_id__in=Customer.all_objects.restrict(user, Action.VIEW).values("pk")
     )
