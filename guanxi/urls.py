@@ -14,5 +14,9 @@ urlpatterns = [
     path("customers/", include("guanxi.customers.urls")),
     path("sales/", include("guanxi.sales.urls")),
     path("activities/", include("guanxi.activities.urls")),
+    path("privacy/", include("guanxi.privacy.urls")),
     path("", include("guanxi.core.urls")),
 ]
+
+# A form over the upload limit gets a page that says what to shorten (413), not a bare 400.
+handler400 = "guanxi.core.views.bad_request"

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from guanxi.core.permissions import has_permission, role_of
+from guanxi.core.permissions import Role, has_permission, role_of
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -19,6 +19,26 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "can": {
             f"{t}_{a}": has_permission(user, t, a)
             for t in ("customer", "contact", "product", "order", "interaction")
-            for a in ("view", "add", "export")
+            for a in ("view", "add", "change", "delete", "restore", "export", "reverse", "erase")
         },
+        "is_administrator": role_of(user) == Role.ADMINISTRATOR,
+        "nav_section": _section(request),
     }
+
+
+#: URL-name prefix -> navigation group, so the menu can mark where the user is.
+_SECTIONS = {
+    "customer": "customers",
+    "contact": "customers",
+    "product": "sales",
+    "order": "sales",
+    "interaction": "activities",
+    "home": "home",
+    "trash": "trash",
+}
+
+
+def _section(request: HttpRequest) -> str:
+    match = getattr(request, "resolver_match", None)
+    name = (match.url_name or "") if match else ""
+    return _SECTIONS.get(name.split("_")[0], "")

@@ -1,5 +1,10 @@
-"""Web UI URLs of this app (filled in by the UI work)."""
+"""Web UI URLs of the shell: the start page and the trash."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from . import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("trash/", views.TrashView.as_view(), name="trash"),
+]

@@ -1,0 +1,627 @@
+"""Generic views of the web UI, declared per model (NetBox style), and the shell pages.
+
+Every view takes its records from a selector (a permission-scoped queryset), so a record the
+user may not see answers 404. An action the user may see but not perform (edit, delete,
+reverse ...) answers 403 with the reason. Writes go through the app's service; its
+``ValidationError`` is shown on the form fields and its ``PermissionDenied`` as a message.
+
+A model's views are short declarations::
+
+    class CustomerListView(ObjectListView):
+        selector = selectors.customer_list
+        filterset_class = CustomerFilterSet
+        table_class = CustomerTable
+
+Apps above ``core`` plug into the shell through small registries (home cards, trash
+sections, panels on another model's detail page), so ``core`` never imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    ValidationError,
+)
+from django.core.paginator import Page, Paginator
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.functional import Promise
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.decorators.csrf import requires_csrf_token
+
+from guanxi.core.forms import add_service_errors
+from guanxi.core.models import ChangeRecord
+from guanxi.core.permissions import Action, ensure_allowed, ensure_may_create, has_permission
+from guanxi.core.tables import Table
+
+Selector = Callable[..., QuerySet[Any]]
+
+#: Id of the element the HTMX list requests swap (filter form, sort links, pager).
+TABLE_TARGET = "object-table"
+
+
+# --- Registries: how apps above core add to the shell without core importing them -------
+
+
+@dataclass(frozen=True)
+class HomeCard:
+    """A count on the home page: records of ``object_type`` the user may see."""
+
+    object_type: str
+    label: str | Promise
+    url_name: str
+    count: Callable[[Any], int]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class TrashSection:
+    """One kind of record on the trash page, with the view that restores it."""
+
+    object_type: str
+    label: str | Promise
+    queryset: Callable[[Any], QuerySet[Any]]
+    restore_url_name: str
+    describe: Callable[[Any], str] = str
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class DetailPanel:
+    """A block another app adds to a model's detail page (orders on the customer 360)."""
+
+    name: str
+    template_name: str
+    context: Callable[[HttpRequest, Any], dict[str, Any] | None]
+    order: int = 100
+
+
+HOME_CARDS: list[HomeCard] = []
+TRASH_SECTIONS: list[TrashSection] = []
+DETAIL_PANELS: dict[str, list[DetailPanel]] = {}
+
+
+def register_home_card(card: HomeCard) -> None:
+    """Add a count to the home page (idempotent per object type)."""
+    if all(c.object_type != card.object_type for c in HOME_CARDS):
+        HOME_CARDS.append(card)
+        HOME_CARDS.sort(key=lambda c: c.order)
+
+
+def register_trash_section(section: TrashSection) -> None:
+    """Add a kind of record to the trash page (idempotent per object type)."""
+    if all(s.object_type != section.object_type for s in TRASH_SECTIONS):
+        TRASH_SECTIONS.append(section)
+        TRASH_SECTIONS.sort(key=lambda s: s.order)
+
+
+def register_detail_panel(model_label: str, panel: DetailPanel) -> None:
+    """Add a panel to the detail page of ``model_label`` (``"customers.customer"``)."""
+    panels = DETAIL_PANELS.setdefault(model_label, [])
+    if all(p.name != panel.name for p in panels):
+        panels.append(panel)
+        panels.sort(key=lambda p: p.order)
+
+
+# --- Helpers ------------------------------------------------------------------------------
+
+
+def is_allowed(user: Any, obj: models.Model, action: str) -> bool:
+    """Whether ``user`` may perform ``action`` on this very record (for showing buttons)."""
+    try:
+        ensure_allowed(user, obj, action)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """The ``next`` parameter when it points into this site, else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _model_label(model: type[models.Model]) -> str:
+    return f"{model._meta.app_label}.{model._meta.model_name}"
+
+
+class ObjectMixin(LoginRequiredMixin):
+    """Finds the record of the URL through the view's selector (404 outside the user's scope).
+
+    ``action`` is what the view does to it; a record the user may see but not act on
+    raises ``PermissionDenied`` (403) with the service layer's message.
+    """
+
+    request: HttpRequest
+    kwargs: dict[str, Any]
+    model: ClassVar[type[models.Model]]
+    selector: ClassVar[Selector]
+    action: ClassVar[str] = Action.VIEW
+    #: URL names of the model's pages; derived from the model name when left empty.
+    url_prefix: ClassVar[str] = ""
+
+    @classmethod
+    def prefix(cls) -> str:
+        return cls.url_prefix or str(cls.model._meta.model_name)
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return type(self).selector(user=self.request.user)
+
+    def get_object(self) -> Any:
+        obj = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        if self.action != Action.VIEW:
+            ensure_allowed(self.request.user, obj, self.action)
+        return obj
+
+    def base_context(self) -> dict[str, Any]:
+        opts = self.model._meta
+        return {
+            "model_name": opts.verbose_name,
+            "model_name_plural": opts.verbose_name_plural,
+            "list_url": reverse(f"{self.prefix()}_list"),
+            "object_type": getattr(self.model, "permission_object_type", opts.model_name),
+        }
+
+
+# --- List ---------------------------------------------------------------------------------
+
+
+class ObjectListView(ObjectMixin, View):
+    """Filter, sort and page a scoped queryset; an HTMX request gets only the table."""
+
+    filterset_class: ClassVar[Any] = None
+    table_class: ClassVar[type[Table]]
+    template_name: ClassVar[str] = "generic/object_list.html"
+    partial_template_name: ClassVar[str] = "includes/table.html"
+    paginate_by: ClassVar[int] = 25
+    #: Filters shown in the filter bar (all filters still apply when given in the URL).
+    filter_fields: ClassVar[tuple[str, ...]] = ()
+
+    def get_filterset(self, queryset: QuerySet[Any]) -> Any:
+        if self.filterset_class is None:
+            return None
+        return self.filterset_class(self.request.GET, queryset=queryset)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        queryset = self.get_queryset()
+        filterset = self.get_filterset(queryset)
+        if filterset is not None:
+            queryset = filterset.qs if filterset.is_valid() else queryset.none()
+        sort = request.GET.get("sort", "")
+        queryset = self.table_class.order_queryset(queryset, sort)
+        page = Paginator(queryset, self.paginate_by).get_page(request.GET.get("page"))
+        context = {
+            **self.base_context(),
+            "filterset": filterset,
+            "filter_form_fields": self.visible_filters(filterset),
+            "table": self.table_class(page.object_list, sort=sort),
+            "page": page,
+            "table_target": TABLE_TARGET,
+            "add_url": self.add_url(),
+            **self.extra_context(),
+        }
+        template = self.template_name
+        htmx = getattr(request, "htmx", None)
+        if htmx and not htmx.boosted:
+            template = self.partial_template_name
+        response = TemplateResponse(request, template, context)
+        # The same URL answers a full page or a fragment; caches must keep them apart.
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+
+    def visible_filters(self, filterset: Any) -> list[forms.BoundField]:
+        if filterset is None:
+            return []
+        form = filterset.form
+        names = self.filter_fields or tuple(form.fields)
+        return [form[name] for name in names if name in form.fields]
+
+    def add_url(self) -> str | None:
+        object_type = getattr(self.model, "permission_object_type", "")
+        if object_type and has_permission(self.request.user, object_type, Action.ADD):
+            try:
+                return reverse(f"{self.prefix()}_add")
+            except NoReverseMatch:  # a model without an add page
+                return None
+        return None
+
+    def extra_context(self) -> dict[str, Any]:
+        return {}
+
+
+# --- Detail -------------------------------------------------------------------------------
+
+
+class ObjectDetailView(ObjectMixin, View):
+    """One record with its attributes, the actions the user may take, and app panels."""
+
+    template_name: ClassVar[str] = "generic/object_detail.html"
+    #: Field paths shown in the generic attribute list.
+    detail_fields: ClassVar[tuple[str, ...]] = ()
+    #: Actions offered as buttons when the user may take them on this record.
+    object_actions: ClassVar[tuple[str, ...]] = (Action.CHANGE, Action.DELETE)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        obj = self.get_object()
+        context = {
+            **self.base_context(),
+            "object": obj,
+            "detail_fields": self.detail_fields,
+            "object_can": {a: is_allowed(request.user, obj, a) for a in self.object_actions},
+            "panels": self.panels(obj),
+            **self.extra_context(obj),
+        }
+        return TemplateResponse(request, self.template_name, context)
+
+    def panels(self, obj: Any) -> list[dict[str, Any]]:
+        rendered = []
+        for panel in DETAIL_PANELS.get(_model_label(self.model), []):
+            context = panel.context(self.request, obj)
+            if context is not None:
+                rendered.append({"name": panel.name, "template": panel.template_name, **context})
+        return rendered
+
+    def extra_context(self, obj: Any) -> dict[str, Any]:
+        return {}
+
+
+# --- Create and edit ----------------------------------------------------------------------
+
+
+class ObjectEditView(ObjectMixin, View):
+    """Create (no ``pk`` in the URL) or edit a record through a form and the app's service."""
+
+    form_class: ClassVar[type[Any]]
+    template_name: ClassVar[str] = "generic/object_edit.html"
+    action = Action.CHANGE
+
+    # Subclasses call their service here and return the saved record.
+    def create(self, form: Any) -> Any:
+        raise NotImplementedError
+
+    def update(self, obj: Any, form: Any) -> Any:
+        raise NotImplementedError
+
+    def get_initial(self) -> dict[str, Any]:
+        return {}
+
+    def get_form(self, obj: Any, data: Any = None) -> Any:
+        kwargs: dict[str, Any] = {"user": self.request.user, "data": data}
+        if obj is not None:
+            kwargs["instance"] = obj
+        else:
+            kwargs["initial"] = self.get_initial()
+        return self.form_class(**kwargs)
+
+    def get_editing(self) -> Any:
+        if "pk" in self.kwargs:
+            return self.get_object()
+        ensure_may_create(self.request.user, self.model)
+        return None
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        obj = self.get_editing()
+        return self.render_form(self.get_form(obj), obj)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        obj = self.get_editing()
+        try:
+            data = request.POST
+        except RequestDataTooBig:
+            # Nothing of the body can be read; show the empty form with what to shorten.
+            return self.render_form(
+                self.get_form(obj), obj, status=413, page_errors=[too_large_message()]
+            )
+        form = self.get_form(obj, data=data)
+        status = 200
+        if form.is_valid():
+            try:
+                saved = self.create(form) if obj is None else self.update(obj, form)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            except PermissionDenied as error:
+                form.add_error(None, str(error) or _("You may not make this change."))
+                status = 403
+            else:
+                messages.success(request, self.success_message(saved, created=obj is None))
+                return HttpResponseRedirect(self.get_success_url(saved))
+        return self.render_form(form, obj, status=status)
+
+    def success_message(self, obj: Any, *, created: bool) -> str:
+        values = {"type": self.model._meta.verbose_name, "name": obj}
+        if created:
+            return _("Created %(type)s %(name)s.") % values
+        return _("Saved %(type)s %(name)s.") % values
+
+    def get_success_url(self, obj: Any) -> str:
+        return reverse(f"{self.prefix()}_detail", args=[obj.pk])
+
+    def render_form(
+        self, form: Any, obj: Any, status: int = 200, page_errors: list[str] | None = None
+    ) -> HttpResponse:
+        if obj is None:
+            cancel_url = safe_next(self.request, reverse(f"{self.prefix()}_list"))
+        else:
+            cancel_url = reverse(f"{self.prefix()}_detail", args=[obj.pk])
+        context = {
+            **self.base_context(),
+            "object": obj,
+            "form": form,
+            "cancel_url": cancel_url,
+            "page_errors": page_errors or [],
+            **self.extra_context(form, obj),
+        }
+        return TemplateResponse(self.request, self.template_name, context, status=status)
+
+    def extra_context(self, form: Any, obj: Any) -> dict[str, Any]:
+        return {}
+
+
+def too_large_message() -> str:
+    """What the user is told when a form is bigger than the upload limit."""
+    from django.conf import settings
+
+    return _(
+        "The form is too large to be saved (more than %(mb)s MB). Shorten long texts such "
+        "as notes (at most %(chars)s characters each) and try again."
+    ) % {
+        "mb": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024),
+        "chars": settings.GUANXI_MAX_TEXT_LENGTH,
+    }
+
+
+# --- Actions on one record (delete, reverse, erase, restore ...) -------------------------
+
+
+class ReasonForm(forms.Form):
+    """A required reason, kept in the change log (reversals, privacy erasures)."""
+
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+
+class ConfirmForm(forms.Form):
+    """No fields: posting the form is the confirmation."""
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+
+class ObjectActionView(ObjectMixin, View):
+    """A confirmation page (with an optional form) that runs one service on one record."""
+
+    form_class: ClassVar[type[Any]] = ConfirmForm
+    template_name: ClassVar[str] = "generic/object_confirm.html"
+    title: ClassVar[str | Promise] = ""
+    message: ClassVar[str | Promise] = ""
+    button_label: ClassVar[str | Promise] = gettext_lazy("Confirm")
+    button_class: ClassVar[str] = "btn-primary"
+
+    def perform(self, obj: Any, form: Any) -> Any:
+        raise NotImplementedError
+
+    def success_message(self, obj: Any, result: Any) -> str:
+        return _("Done.")
+
+    def get_success_url(self, obj: Any, result: Any) -> str:
+        return reverse(f"{self.prefix()}_detail", args=[obj.pk])
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        obj = self.get_object()
+        return self.render_page(obj, self.form_class(user=request.user))
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        obj = self.get_object()
+        form = self.form_class(request.POST, user=request.user)
+        status = 200
+        if form.is_valid():
+            try:
+                result = self.perform(obj, form)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            except PermissionDenied as error:
+                form.add_error(None, str(error))
+                status = 403
+            else:
+                messages.success(request, self.success_message(obj, result))
+                return HttpResponseRedirect(self.get_success_url(obj, result))
+        return self.render_page(obj, form, status=status)
+
+    def render_page(self, obj: Any, form: Any, status: int = 200) -> HttpResponse:
+        context = {
+            **self.base_context(),
+            "object": obj,
+            "form": form,
+            "title": self.title,
+            "message": self.message,
+            "button_label": self.button_label,
+            "button_class": self.button_class,
+            "cancel_url": reverse(f"{self.prefix()}_detail", args=[obj.pk]),
+            **self.extra_context(obj),
+        }
+        return TemplateResponse(self.request, self.template_name, context, status=status)
+
+    def extra_context(self, obj: Any) -> dict[str, Any]:
+        return {}
+
+
+class ObjectDeleteView(ObjectActionView):
+    """Confirm, then move the record to the trash (or delete it) through the service."""
+
+    action = Action.DELETE
+    title = gettext_lazy("Delete")
+    button_label = gettext_lazy("Delete")
+    button_class = "btn-danger"
+    template_name = "generic/object_delete.html"
+    #: Whether the record goes to the trash (restorable) or is removed for good.
+    soft_delete: ClassVar[bool] = True
+
+    def success_message(self, obj: Any, result: Any) -> str:
+        values = {"type": self.model._meta.verbose_name, "name": obj}
+        if self.soft_delete:
+            return _("Moved %(type)s %(name)s to the trash.") % values
+        return _("Deleted %(type)s %(name)s.") % values
+
+    def get_success_url(self, obj: Any, result: Any) -> str:
+        return reverse(f"{self.prefix()}_list")
+
+    def extra_context(self, obj: Any) -> dict[str, Any]:
+        return {"soft_delete": self.soft_delete}
+
+
+class ObjectRestoreView(LoginRequiredMixin, View):
+    """POST only: bring a record back from the trash (404 unless the user may restore it)."""
+
+    trash_selector: ClassVar[Selector]
+
+    def restore(self, obj: Any) -> Any:
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponseBase:
+        obj = get_object_or_404(type(self).trash_selector(user=request.user), pk=pk)
+        try:
+            self.restore(obj)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(
+                request,
+                _("Restored %(type)s %(name)s.") % {"type": obj._meta.verbose_name, "name": obj},
+            )
+        return HttpResponseRedirect(safe_next(request, reverse("trash")))
+
+
+# --- History ------------------------------------------------------------------------------
+
+
+class ObjectHistoryView(ObjectMixin, View):
+    """The change log of one record: who changed what, when, field by field."""
+
+    template_name: ClassVar[str] = "generic/object_history.html"
+    paginate_by: ClassVar[int] = 50
+    history_selector: ClassVar[Callable[..., QuerySet[ChangeRecord]]]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        obj = self.get_object()
+        history = type(self).history_selector(user=request.user, obj=obj)
+        page = Paginator(history, self.paginate_by).get_page(request.GET.get("page"))
+        context = {
+            **self.base_context(),
+            "object": obj,
+            "page": page,
+            "entries": history_entries(page),
+            "table_target": "history-table",
+        }
+        return TemplateResponse(request, self.template_name, context)
+
+
+@dataclass(frozen=True)
+class HistoryChange:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    record: ChangeRecord
+    type_name: str
+    changes: list[HistoryChange]
+
+
+def history_entries(page: Page[Any] | QuerySet[ChangeRecord]) -> list[HistoryEntry]:
+    """Change-log rows with field names translated to the model's labels."""
+    entries = []
+    for record in page:
+        model = record.content_type.model_class()
+        changes = []
+        for name, values in sorted((record.changes or {}).items()):
+            before, after = [*list(values), None, None][:2]
+            changes.append(HistoryChange(_field_label(model, name), before, after))
+        type_name = str(model._meta.verbose_name) if model else record.content_type.model
+        entries.append(HistoryEntry(record, type_name, changes))
+    return entries
+
+
+def _field_label(model: type[models.Model] | None, name: str) -> str:
+    if model is not None:
+        try:
+            return str(getattr(model._meta.get_field(name), "verbose_name", name))
+        except FieldDoesNotExist:  # tags, consent and reasons are not model fields
+            pass
+    if name.startswith("consent_"):
+        return _("consent (%(channel)s)") % {"channel": name.removeprefix("consent_")}
+    labels = {"tags": _("tags"), "reason": _("reason"), "lines": _("lines")}
+    return str(labels.get(name, name.replace("_", " ")))
+
+
+# --- Shell pages --------------------------------------------------------------------------
+
+
+class HomeView(LoginRequiredMixin, View):
+    """The start page: how many records of each kind the user may see."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        cards = [
+            {"label": card.label, "url": reverse(card.url_name), "count": card.count(request.user)}
+            for card in HOME_CARDS
+            if has_permission(request.user, card.object_type, Action.VIEW)
+        ]
+        return TemplateResponse(request, "core/home.html", {"cards": cards})
+
+
+class TrashView(LoginRequiredMixin, View):
+    """Deleted records the user may restore, newest deletion first."""
+
+    limit: ClassVar[int] = 200
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        sections = []
+        for section in TRASH_SECTIONS:
+            if not has_permission(request.user, section.object_type, Action.RESTORE):
+                continue
+            rows = list(section.queryset(request.user).order_by("-deleted_at")[: self.limit])
+            sections.append(
+                {
+                    "label": section.label,
+                    "rows": [(obj, section.describe(obj)) for obj in rows],
+                    "restore_url_name": section.restore_url_name,
+                }
+            )
+        return TemplateResponse(request, "core/trash.html", {"sections": sections})
+
+
+@requires_csrf_token
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 400 page; a body over the upload limit gets a 413 saying what to shorten."""
+    if isinstance(exception, RequestDataTooBig):
+        return render(request, "413.html", {"message": too_large_message()}, status=413)
+    return render(request, "400.html", status=400)
