@@ -182,8 +182,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "guanxi.core.api.parsers.JSONParser",  # refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE
-        "rest_framework.parsers.FormParser",
+        # Both refuse bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (multipart is limited by Django).
+        "guanxi.core.api.parsers.JSONParser",
+        "guanxi.core.api.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["guanxi.core.api.permissions.RolePermission"],

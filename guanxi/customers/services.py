@@ -45,7 +45,8 @@ CONTACT_EDITABLE = (
 def _customer_extra(customer: Customer) -> dict[str, Any]:
     """Values outside the customer row that its history must show: tags and consent."""
     extra: dict[str, Any] = {"tags": sorted(t.name for t in customer.tags.all())}
-    for consent in customer.consents.all():
+    # A query, not customer.consents.all(): a caller's prefetch cache would hide the change.
+    for consent in CustomerConsent.objects.filter(customer=customer):
         extra[f"consent_{consent.channel}"] = consent.as_history_value()
     return extra
 

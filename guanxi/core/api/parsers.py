@@ -29,11 +29,22 @@ def too_large() -> RequestTooLarge:
     )
 
 
+def _limited(stream: Any) -> Any:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is None or stream is None:
+        return stream
+    # Read one byte past the limit: enough to know, without buffering a huge body.
+    body = stream.read(limit + 1)
+    if len(body) > limit:
+        raise too_large()
+    return io.BytesIO(body)
+
+
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, refusing bodies larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``.
 
     Django enforces the limit only when ``request.body`` or ``request.POST`` is read; DRF's
-    JSON parser reads the raw stream, so without this check any size would be parsed.
+    parsers read the raw stream, so without this check any size would be parsed.
     """
 
     def parse(
@@ -42,11 +53,16 @@ class JSONParser(parsers.JSONParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if limit is not None and stream is not None:
-            # Read one byte past the limit: enough to know, without buffering a huge body.
-            body = stream.read(limit + 1)
-            if len(body) > limit:
-                raise too_large()
-            stream = io.BytesIO(body)
-        return super().parse(stream, media_type, parser_context)
+        return super().parse(_limited(stream), media_type, parser_context)
+
+
+class FormParser(parsers.FormParser):
+    """DRF's URL-encoded form parser with the same body size limit as :class:`JSONParser`."""
+
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        return super().parse(_limited(stream), media_type, parser_context)
