@@ -36,6 +36,8 @@ def test_swagger_ui_is_served_without_a_cdn(world):
     html = response.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     assert 'src="http' not in html and 'href="http' not in html
+    asset = api_client().get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert asset.status_code == 200
 
 
 def _routed_viewsets(patterns: list[URLPattern | URLResolver]) -> set[type]:

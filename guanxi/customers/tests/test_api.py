@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from guanxi.core.api.pagination import Pagination
 from guanxi.core.api.testing import api_client, results
 from guanxi.core.models import ChangeRecord
 from guanxi.customers import services
@@ -383,3 +384,28 @@ def test_change_log_entries_cannot_be_written_through_the_api(world, method):
     response = getattr(client, method)(path, {"changes": {}}, format="json")
     assert response.status_code == 405
     assert ChangeRecord.objects.get(pk=entry.pk).changes == {"city": ["", "Suzhou"]}
+
+
+def test_an_external_id_held_by_a_customer_in_the_trash_is_a_409_not_a_500(world):
+    rep = world.users["sales_rep"]
+    gone = services.customer_create(actor=rep, data={"name": "Gone", "external_id": "EXT-9"})
+    services.customer_delete(actor=rep, customer=gone)
+    response = api_client(rep).post(
+        "/api/customers/", {"name": "Twin", "external_id": "EXT-9"}, format="json"
+    )
+    assert response.status_code == 409
+    assert not Customer.objects.filter(name="Twin").exists()
+
+
+def test_pages_are_capped(world, monkeypatch):
+    monkeypatch.setattr(Pagination, "max_limit", 3)
+    response = api_client(world.users["administrator"]).get("/api/customers/?limit=5000")
+    assert response.status_code == 200
+    assert response.json()["count"] == Customer.objects.count() > 3
+    assert len(results(response)) == 3
+
+
+def test_options_describes_the_endpoint(world):
+    response = api_client(world.users["sales_rep"]).options("/api/customers/")
+    assert response.status_code == 200
+    assert "POST" in response.json()["actions"]
