@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from guanxi.core.forms import ServiceModelForm
+from guanxi.core.forms import ServiceModelForm, limit_choices
 from guanxi.customers import selectors as customer_selectors
 
 from .models import Interaction
@@ -28,9 +28,11 @@ class InteractionForm(ServiceModelForm):
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
-        self.fields["customer"].queryset = customer_selectors.customer_list(  # type: ignore[attr-defined]
-            user=user
-        ).select_related(None).only("pk", "name")
+        limit_choices(
+            self,
+            "customer",
+            customer_selectors.customer_list(user=user).select_related(None).only("pk", "name"),
+        )
         contacts = customer_selectors.contact_list(user=user)
         customer_id = self.data.get("customer") if self.is_bound else None
         customer_id = (
@@ -41,4 +43,4 @@ class InteractionForm(ServiceModelForm):
         if customer_id and str(customer_id).isdigit():
             # Only the chosen customer's people; the service checks the pairing again.
             contacts = contacts.filter(customer_id=customer_id)
-        self.fields["contact"].queryset = contacts  # type: ignore[attr-defined]
+        limit_choices(self, "contact", contacts)

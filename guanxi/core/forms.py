@@ -69,6 +69,13 @@ class ServiceModelForm(forms.ModelForm):
         return data
 
 
+def limit_choices(form: forms.BaseForm, name: str, queryset: models.QuerySet[Any]) -> None:
+    """Offer only ``queryset`` in a model choice field (a selector's scoped records)."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.queryset = queryset
+
+
 def _canonical(model: type[models.Model], name: str, value: Any) -> Any:
     """Quantize decimals to the column's places so an unchanged value diffs as unchanged."""
     field = model._meta.get_field(name)

@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import Team, User
-from guanxi.core.forms import DateInput, ServiceModelForm
+from guanxi.core.forms import DateInput, ServiceModelForm, limit_choices
 from guanxi.core.permissions import Action, Scope, scope_for
 
 from . import selectors
@@ -119,11 +119,10 @@ class CustomerForm(ServiceModelForm):
         super().__init__(*args, user=user, **kwargs)
         instance = self.instance if self.instance.pk else None
         action = Action.CHANGE if instance else Action.ADD
-        self.fields["owner"].queryset = assignable_owners(  # type: ignore[attr-defined]
-            user, action, instance.owner if instance else None
-        )
-        self.fields["team"].queryset = assignable_teams(  # type: ignore[attr-defined]
-            user, action, instance.team if instance else None
+        owner = instance.owner if instance else None
+        limit_choices(self, "owner", assignable_owners(user, action, owner))
+        limit_choices(
+            self, "team", assignable_teams(user, action, instance.team if instance else None)
         )
         if instance is not None:
             self.initial["tags"] = ", ".join(t.name for t in instance.tags.all())
@@ -177,9 +176,11 @@ class ContactForm(ServiceModelForm):
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
-        self.fields["customer"].queryset = selectors.customer_list(  # type: ignore[attr-defined]
-            user=user
-        ).select_related(None).only("pk", "name")
+        limit_choices(
+            self,
+            "customer",
+            selectors.customer_list(user=user).select_related(None).only("pk", "name"),
+        )
 
 
 class ConsentForm(forms.Form):

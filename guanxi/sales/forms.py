@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.core.forms import ServiceModelForm
+from guanxi.core.forms import ServiceModelForm, limit_choices
 from guanxi.customers import selectors as customer_selectors
 
 from . import selectors
@@ -42,9 +42,7 @@ class OrderLineForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = selectors.product_list(  # type: ignore[attr-defined]
-            user=user
-        ).filter(is_active=True)
+        limit_choices(self, "product", selectors.product_list(user=user).filter(is_active=True))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -82,9 +80,11 @@ class OrderForm(ServiceModelForm):
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
-        self.fields["customer"].queryset = customer_selectors.customer_list(  # type: ignore[attr-defined]
-            user=user
-        ).select_related(None).only("pk", "name")
+        limit_choices(
+            self,
+            "customer",
+            customer_selectors.customer_list(user=user).select_related(None).only("pk", "name"),
+        )
         if not self.is_bound:
             self.initial.setdefault("external_id", f"WEB-{uuid.uuid4().hex[:10].upper()}")
         self.lines = OrderLineFormSet(

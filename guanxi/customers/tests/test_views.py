@@ -86,9 +86,7 @@ def test_a_visible_customer_the_role_may_not_change_answers_403(client, world):
     assert "may not change" in response.content.decode()
 
 
-def test_editing_through_the_form_calls_the_service_and_logs_before_and_after(
-    rep_client, world
-):
+def test_editing_through_the_form_calls_the_service_and_logs_before_and_after(rep_client, world):
     customer = world.records_for("sales_rep")["own"].customer
     old_name = customer.name
     response = rep_client.post(
