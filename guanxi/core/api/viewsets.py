@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from rest_framework import serializers, viewsets
+from rest_framework import filters, serializers, viewsets
 from rest_framework.response import Response
+
+from guanxi.core.api.filters import ScopedFilterBackend
 
 
 class ScopedViewSet(viewsets.GenericViewSet):
@@ -21,6 +23,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
     permission_object_type: str | None = None
     action_permissions: dict[str, str] = {}
     lookup_value_regex = "[0-9]+"
+    filter_backends = (ScopedFilterBackend, filters.OrderingFilter, filters.SearchFilter)
 
     def paginated_response(
         self, queryset: QuerySet[Any], serializer_class: type[serializers.BaseSerializer]

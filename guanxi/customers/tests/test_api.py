@@ -409,3 +409,14 @@ def test_options_describes_the_endpoint(world):
     response = api_client(world.users["sales_rep"]).options("/api/customers/")
     assert response.status_code == 200
     assert "POST" in response.json()["actions"]
+
+
+def test_filter_choices_are_limited_to_the_scope(world):
+    client = api_client(world.users["sales_rep"])
+    own = world.records_for("sales_rep")["own"]
+    found = results(client.get(f"/api/contacts/?customer={own.customer.pk}"))
+    assert [c["id"] for c in found] == [own.contact.pk]
+    # another rep's customer is refused exactly like one that does not exist
+    for pk in (world.records["other"].customer.pk, 999999):
+        response = client.get(f"/api/contacts/?customer={pk}")
+        assert response.status_code == 400 and "customer" in response.json()
