@@ -23,7 +23,11 @@ class ScopedViewSet(viewsets.GenericViewSet):
     permission_object_type: str | None = None
     action_permissions: dict[str, str] = {}
     lookup_value_regex = "[0-9]+"
-    filter_backends = (ScopedFilterBackend, filters.OrderingFilter, filters.SearchFilter)
+    filter_backends: tuple[type[Any], ...] = (
+        ScopedFilterBackend,
+        filters.OrderingFilter,
+        filters.SearchFilter,
+    )
 
     def paginated_response(
         self, queryset: QuerySet[Any], serializer_class: type[serializers.BaseSerializer]
