@@ -234,6 +234,9 @@ class ObjectListView(ObjectMixin, View):
         if filterset is None:
             return []
         form = filterset.form
+        if "q" in form.fields:
+            # A search box: the filter form refreshes the table as the user types in it.
+            form.fields["q"].widget.input_type = "search"
         names = self.filter_fields or tuple(form.fields)
         return [form[name] for name in names if name in form.fields]
 

@@ -92,3 +92,18 @@ def test_every_list_page_answers_for_every_role(client, world):
         for name in names:
             assert client.get(reverse(name)).status_code == 200, (role, name)
         assert client.get(reverse("trash")).status_code == 200, role
+
+
+def test_the_vendored_assets_are_served_without_a_cdn(client, world):
+    client.force_login(world.users["sales_rep"])
+    page = client.get(reverse("home")).content.decode()
+    for path in (
+        "/static/vendor/tabler-1.6.1/tabler.min.css",
+        "/static/vendor/tabler-1.6.1/tabler.min.js",
+        "/static/vendor/htmx-2.0.11/htmx.min.js",
+    ):
+        assert path in page
+        response = client.get(path)
+        assert response.status_code == 200, path
+        response.close()
+    assert "https://" not in page.split("<body")[0]

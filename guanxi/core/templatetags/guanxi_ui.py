@@ -27,7 +27,7 @@ def render_field(field: forms.BoundField, compact: bool = False) -> dict[str, An
     widget = field.field.widget
     css = _widget_class(widget)
     if compact and css != "form-check-input":
-        css += "-sm" if css == "form-select" else " form-control-sm"
+        css += " form-select-sm" if css == "form-select" else " form-control-sm"
     described = []
     if field.help_text:
         described.append(f"{field.auto_id}_help")
