@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from guanxi.core.permissions import Role
-from guanxi.core.testing import World, make_user, make_world
+from guanxi.testing import World, make_user, make_world
 
 
 @pytest.fixture(autouse=True)

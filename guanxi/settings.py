@@ -160,6 +160,9 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 
 STATIC_URL = "/static/"
 STATIC_ROOT = GUANXI_HOME / "static"
+# whitenoise serves from the package (finders) and from STATIC_ROOT once collectstatic ran;
+# the folder must exist or every request warns.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # The project-wide assets (vendored Tabler and htmx, guanxi.css) are not inside an app.
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {

@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 
 from guanxi.core.permissions import Role, Scope, policy_markdown, scope_for
-from guanxi.core.testing import make_user
+from guanxi.testing import make_user
 
-DOCS = Path(__file__).resolve().parents[3] / "docs" / "permissions.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
 
 
 def test_docs_show_the_policy_the_code_applies():

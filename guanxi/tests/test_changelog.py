@@ -12,7 +12,7 @@ import pytest
 from guanxi.activities import services as activities
 from guanxi.core.context import change_context
 from guanxi.core.models import ChangeRecord, ImmutableRecordError
-from guanxi.core.testing import World
+from guanxi.testing import World
 from guanxi.customers import services as customers
 from guanxi.customers.models import Customer
 from guanxi.privacy import services as privacy
