@@ -13,6 +13,11 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``guanxi`` console script."""
     args = list(sys.argv if argv is None else ["guanxi", *argv])
+    if len(args) > 1 and args[1] == "analytics":
+        # Analysts run these on a CSV without a database: no Django set-up, fast start.
+        from guanxi.analytics.cli import main as analytics_main
+
+        raise SystemExit(analytics_main(args[2:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
     from django.core.management import execute_from_command_line
 
