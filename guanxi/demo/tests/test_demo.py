@@ -17,7 +17,7 @@ from guanxi.accounts.models import User
 from guanxi.activities.models import Interaction
 from guanxi.customers.models import Contact, Customer, CustomerConsent
 from guanxi.customers.selectors import customer_list
-from guanxi.demo.generator import DemoSpec
+from guanxi.demo.generator import DemoGenerator, DemoSpec
 from guanxi.demo.loader import load_demo, wipe_crm_data
 from guanxi.demo.users import DEMO_USERS, ensure_demo_users, read_passwords
 from guanxi.sales.models import Order, OrderLine, Product
@@ -289,3 +289,29 @@ def test_wipe_keeps_users_and_teams() -> None:
     # then
     assert Customer.all_objects.count() == 0 and Order.objects.count() == 0
     assert User.objects.count() == users
+
+
+def test_an_interrupted_load_leaves_nothing_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: the generator fails on the second chunk
+    _logins, staff = ensure_demo_users()
+    tables = [m._meta.db_table for m in (Customer, Order, OrderLine, Interaction, Contact)]
+    before = _schema(tables)
+    original = DemoGenerator._chunk
+    calls: list[int] = []
+
+    def failing_chunk(self: DemoGenerator, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DemoGenerator, "_chunk", failing_chunk)
+
+    # when
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_demo(DemoSpec(customers=100, order_lines=500), staff=staff, chunk_size=30)
+
+    # then: all or nothing, and every index is back
+    assert Customer.all_objects.count() == 0
+    assert Product.objects.count() == 0 and Order.objects.count() == 0
+    assert _schema(tables) == before
