@@ -27,6 +27,11 @@ class AuditedModelAdmin(admin.ModelAdmin):
     #: Name of the manager to scope (``all_objects`` lets the admin see the trash).
     scoped_manager = "objects"
 
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The trash is entered and left through delete/restore services, never by a field.
+        excluded = list(super().get_exclude(request, obj) or ())
+        return [*excluded, *(f for f in ("deleted_at",) if _has_field(self.model, f))]
+
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         manager = getattr(self.model, self.scoped_manager)
         return manager.restrict(request.user, Action.VIEW)
@@ -83,7 +88,7 @@ class AuditedModelAdmin(admin.ModelAdmin):
         try:
             return super().changeform_view(request, *args, **kwargs)
         except _ServiceRefused as refused:
-            self.message_user(request, "; ".join(refused.error.messages), level=messages.ERROR)
+            self.message_user(request, _describe(refused.error), level=messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
@@ -95,6 +100,17 @@ class AuditedModelAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         for obj in queryset:
             self.service_delete(actor=request.user, obj=obj)
+
+
+def _has_field(model: type[models.Model], name: str) -> bool:
+    return any(f.name == name for f in model._meta.get_fields())
+
+
+def _describe(error: ValidationError) -> str:
+    """The error's messages, each prefixed with the field it is about."""
+    if hasattr(error, "error_dict"):
+        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
+    return "; ".join(error.messages)
 
 
 class _ServiceRefused(Exception):

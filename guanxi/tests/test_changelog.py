@@ -12,11 +12,11 @@ import pytest
 from guanxi.activities import services as activities
 from guanxi.core.context import change_context
 from guanxi.core.models import ChangeRecord, ImmutableRecordError
-from guanxi.testing import World
 from guanxi.customers import services as customers
 from guanxi.customers.models import Customer
 from guanxi.privacy import services as privacy
 from guanxi.sales import services as sales
+from guanxi.testing import World
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +26,12 @@ WriteCase = tuple[str, Callable[[World, Any], Any], str, dict[str, list[Any]]]
 
 def _customer(world: World) -> Customer:
     return world.records["team"].customer
+
+
+def _then(write: Callable[..., None], record: Any, **kwargs: Any) -> Any:
+    """Run a write that returns nothing and hand back the record it touched."""
+    write(**kwargs)
+    return record
 
 
 WRITES: list[WriteCase] = [
@@ -63,7 +69,7 @@ WRITES: list[WriteCase] = [
     ),
     (
         "customer_delete",
-        lambda w, a: (customers.customer_delete(actor=a, customer=_customer(w)), _customer(w))[1],
+        lambda w, a: _then(customers.customer_delete, _customer(w), actor=a, customer=_customer(w)),
         "delete",
         {},
     ),
@@ -85,10 +91,12 @@ WRITES: list[WriteCase] = [
     ),
     (
         "contact_delete",
-        lambda w, a: (
-            customers.contact_delete(actor=a, contact=w.records["team"].contact),
+        lambda w, a: _then(
+            customers.contact_delete,
             w.records["team"].contact,
-        )[1],
+            actor=a,
+            contact=w.records["team"].contact,
+        ),
         "delete",
         {},
     ),
@@ -145,10 +153,12 @@ WRITES: list[WriteCase] = [
     ),
     (
         "interaction_delete",
-        lambda w, a: (
+        lambda w, a: _then(
+            activities.interaction_delete,
             copy.copy(w.records["team"].interaction),  # keeps the pk that delete() clears
-            activities.interaction_delete(actor=a, interaction=w.records["team"].interaction),
-        )[0],
+            actor=a,
+            interaction=w.records["team"].interaction,
+        ),
         "delete",
         {"channel": ["phone", None]},
     ),
@@ -189,6 +199,7 @@ def test_consent_history_shows_the_channel_before_and_after(world):
         actor=admin, customer=customer, channel="email", granted=False, method="verbal"
     )
     latest = ChangeRecord.objects.for_object(customer).first()
+    assert latest is not None
     old, new = latest.changes["consent_email"]
     assert old.startswith("granted (web_form") and new.startswith("refused (verbal")
 
