@@ -44,6 +44,7 @@ def test_customer_update_through_each_door(world: World, door: str) -> None:
     customer = world.records["team"].customer
     before = set(ChangeRecord.objects.values_list("id", flat=True))
 
+    response: Any
     if door == "web":
         data = edit_payload("customer_edit", customer, admin, city="苏州")
         response = web.post(reverse("customer_edit", args=[customer.pk]), data)
@@ -73,6 +74,7 @@ def test_contact_delete_through_each_door(world: World, door: str) -> None:
     contact = world.records["team"].contact
     before = set(ChangeRecord.objects.values_list("id", flat=True))
 
+    response: Any
     if door == "web":
         response = web.post(reverse("contact_delete", args=[contact.pk]))
     elif door == "api":
@@ -93,6 +95,7 @@ def test_customer_create_through_each_door(world: World, door: str) -> None:
     admin, web, api = _clients(world)
     before = set(ChangeRecord.objects.values_list("id", flat=True))
 
+    response: Any
     if door == "web":
         template = world.records["team"].customer
         data = edit_payload("customer_edit", template, admin)
