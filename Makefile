@@ -39,8 +39,11 @@ check: $(VENV)/.dev
 	$(BIN)/guanxi check --fail-level WARNING
 	$(BIN)/guanxi makemigrations --check --dry-run
 
+## Refresh the translation catalogue after adding strings (needs GNU gettext), then translate
 messages: $(VENV)/.dev
-	cd guanxi && ../$(BIN)/guanxi makemessages -l zh_Hans --no-obsolete && ../$(BIN)/guanxi compilemessages
+	cd guanxi && ../$(BIN)/guanxi makemessages -l zh_Hans --no-obsolete \
+		--ignore 'analytics/*' --ignore '*/tests/*' --ignore 'tests/*' \
+		&& ../$(BIN)/guanxi compilemessages
 
 clean:
 	rm -rf $(VENV) var
