@@ -58,8 +58,9 @@ def check_rfm(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Validate the buy-till-you-die summary (x, t_x, T) and optional customer weights.
 
-    Rules: frequency is a whole number >= 0; 0 <= recency <= T; T > 0; a customer without
-    repeat purchases has recency 0; weights are >= 0 and not all zero.
+    Rules: frequency is a whole number >= 0; 0 <= recency <= T (a customer first seen on the
+    cut-off day has T = 0 and carries no information, which the likelihoods handle); a
+    customer without repeat purchases has recency 0; weights are >= 0 and not all zero.
     """
     x = as_float_array(frequency, "frequency")
     tx = as_float_array(recency, "recency")
@@ -75,8 +76,8 @@ def check_rfm(
         )
     if (tx < 0).any():
         problems.append(f"recency is negative for {_customers((tx < 0).sum())}")
-    if (t <= 0).any():
-        problems.append(f"T (the customer's age) is not positive for {_customers((t <= 0).sum())}")
+    if (t < 0).any():
+        problems.append(f"T (the customer's age) is negative for {_customers((t < 0).sum())}")
     # Tolerate rounding in files that print recency and T with two decimals.
     too_recent = tx > t * (1 + 1e-9) + 1e-12
     if too_recent.any():

@@ -179,7 +179,33 @@ class BetaGeoModel(TransactionModel):
             h = hyp2f1(c0 - rx, a - 1.0, c0, z)
             log_term = (a - 1.0) * np.log1p(-z) + np.log(h)
         value = c0 * -np.expm1(log_term) / (a - 1.0)
-        return np.asarray(np.where(z > 0, value, 0.0), dtype=np.float64)
+        value = np.array(np.where(z > 0, value, 0.0), dtype=np.float64)
+        bad = ~np.isfinite(value) | (value < 0)
+        if bad.any():
+            value[bad] = self._future_by_quadrature(c0[bad], rx[bad], z[bad])
+        return value
+
+    def _future_by_quadrature(self, c0: FloatArray, rx: FloatArray, z: FloatArray) -> FloatArray:
+        """Fallback for parameters where the closed form loses all precision.
+
+        The bracket is ``E[(1 - (1 + p t/(alpha+T))**-(r+x)) / p]`` under the posterior
+        ``p ~ Beta(a, c0 + 1 - a)``; the integrand is bounded and smooth in p, so it is
+        integrated over the beta quantiles (64-point Gauss-Legendre in the probability).
+        """
+        from scipy.special import betaincinv
+
+        from guanxi.analytics._special import gauss_legendre
+
+        _, _, a, _ = self._p()
+        nodes, weights = gauss_legendre(64)
+        out = np.empty(len(c0))
+        for i, (c, k, zz) in enumerate(zip(c0, rx, z, strict=True)):
+            p = betaincinv(a, c + 1.0 - a, nodes)
+            ratio = zz / (1.0 - zz)  # t / (alpha + T)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g = np.where(p > 0, -np.expm1(-k * np.log1p(p * ratio)) / p, k * ratio)
+            out[i] = float(weights @ g)
+        return out
 
     def expected_purchases(self, t: ArrayLike) -> FloatArray:
         """E[X(t)]: expected repeat purchases of a new customer in (0, t] (FHL 2005, eq. 7)."""
