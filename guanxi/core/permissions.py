@@ -65,6 +65,18 @@ class Action(StrEnum):
     ERASE = "erase"  # privacy erase of personal data
 
 
+#: The verb of each action as users read it ("You may not delete this customer.").
+ACTION_VERBS = {
+    Action.VIEW: _("view"),
+    Action.ADD: _("add"),
+    Action.CHANGE: _("change"),
+    Action.DELETE: _("delete"),
+    Action.RESTORE: _("restore"),
+    Action.EXPORT: _("export"),
+    Action.REVERSE: _("reverse"),
+    Action.ERASE: _("erase"),
+}
+
 #: ``configuration`` covers the set-up records administrators keep (tags, custom fields, teams).
 OBJECT_TYPES = ("customer", "contact", "product", "order", "interaction", "configuration")
 
@@ -181,7 +193,7 @@ def ensure_allowed(user: Any, obj: models.Model, action: str) -> None:
     if not manager.restrict(user, action).filter(pk=obj.pk).exists():
         raise PermissionDenied(
             _("You may not %(action)s this %(type)s.")
-            % {"action": Action(action).value, "type": model._meta.verbose_name}
+            % {"action": ACTION_VERBS[Action(action)], "type": model._meta.verbose_name}
         )
 
 
