@@ -30,32 +30,71 @@ def compress_rows(
 
     Returns the unique rows (one array per column), their summed weights and, for every input
     row, the index of its unique row (so ``unique[inverse]`` rebuilds the input). Each column
-    is first coded by its own distinct values; the codes are packed into one integer key so a
-    single integer sort finds the unique rows.
+    is coded by its distinct values (a plain sort and a binary search, cheaper than an
+    argsort); the codes are packed into one integer key, sorted once, and each row finds its
+    unique key by binary search.
     """
     n = len(columns[0])
-    codes: list[IntArray] = []
-    uniques: list[FloatArray] = []
-    for column in columns:
-        values, code = np.unique(column, return_inverse=True)
-        uniques.append(values)
-        codes.append(code.astype(np.int64))
-    key = np.zeros(n, dtype=np.int64)
-    capacity = 1
-    for values, code in zip(uniques, codes, strict=True):
-        if capacity * len(values) >= 2**62:
-            # Too many distinct combinations to pack: fall back to a row-wise unique.
-            stacked = np.stack(codes, axis=1)
-            _, first, inverse = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
-            break
-        key = key * len(values) + code
-        capacity *= len(values)
-    else:
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
     w = np.ones(n) if weights is None else weights
-    summed = np.bincount(inverse, weights=w, minlength=len(first)).astype(np.float64)
-    return [column[first] for column in columns], summed, inverse
+    uniques: list[FloatArray] = []
+    codes: list[IntArray] = []
+    for column in columns:
+        values, code = _code_column(column)
+        uniques.append(values)
+        codes.append(code)
+    capacity = 1
+    for values in uniques:
+        capacity *= len(values)
+    if capacity >= 2**62:
+        # Too many distinct combinations to pack: fall back to a row-wise unique.
+        stacked = np.stack(columns, axis=1)
+        rows, inverse = np.unique(stacked, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        summed = np.bincount(inverse, weights=w, minlength=len(rows)).astype(np.float64)
+        return [rows[:, j].copy() for j in range(rows.shape[1])], summed, inverse
+    key = np.zeros(n, dtype=np.int64)
+    for values, code in zip(uniques, codes, strict=True):
+        key = key * len(values) + code
+    if capacity <= max(8 * n, 1 << 20):
+        # Few enough combinations for a dense count: linear time, no sort at all.
+        counts = np.bincount(key, weights=w, minlength=capacity)
+        present = np.bincount(key, minlength=capacity) > 0
+        unique_keys = np.flatnonzero(present)
+        remap = np.cumsum(present) - 1
+        inverse = remap[key]
+        summed = counts[unique_keys].astype(np.float64)
+        return _decode(unique_keys, uniques), summed, inverse
+    ordered = np.sort(key)
+    distinct = np.empty(n, dtype=bool)
+    distinct[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=distinct[1:])
+    unique_keys = ordered[distinct]
+    inverse = np.searchsorted(unique_keys, key)
+    summed = np.bincount(inverse, weights=w, minlength=len(unique_keys)).astype(np.float64)
+    return _decode(unique_keys, uniques), summed, inverse
+
+
+def _code_column(column: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Distinct values of a column and each row's code; whole numbers in a short range (counts,
+    days) are coded by offset without sorting."""
+    if len(column):
+        low, high = float(column.min()), float(column.max())
+        if high - low < 1 << 20 and np.array_equal(column, np.floor(column)):
+            code = (column - low).astype(np.int64)
+            present = np.bincount(code, minlength=int(high - low) + 1) > 0
+            values = np.flatnonzero(present).astype(np.float64) + low
+            return values, (np.cumsum(present) - 1)[code]
+    values = np.unique(column)
+    return values, np.searchsorted(values, column)
+
+
+def _decode(keys: IntArray, uniques: list[FloatArray]) -> list[FloatArray]:
+    decoded: list[FloatArray] = []
+    rest = keys
+    for values in reversed(uniques):
+        decoded.append(values[rest % len(values)])
+        rest = rest // len(values)
+    return decoded[::-1]
 
 
 @dataclass(frozen=True)
@@ -177,7 +216,7 @@ class MaximumLikelihoodModel:
             jac=True,
             method="L-BFGS-B",
             bounds=[(lo, hi)] * len(theta0),
-            options={"maxiter": self.max_iter, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20},
+            options={"maxiter": self.max_iter, "ftol": 1e-13, "gtol": 1e-9, "maxcor": 20},
         )
         theta = np.asarray(result.x, dtype=np.float64)
         self._theta = theta

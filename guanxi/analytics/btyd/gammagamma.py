@@ -75,6 +75,23 @@ class GammaGammaModel(MaximumLikelihoodModel):
     param_names: ClassVar[tuple[str, ...]] = ("p", "q", "v")
     model_name: ClassVar[str] = "gammagamma"
 
+    def __init__(
+        self,
+        *,
+        compress: bool = False,
+        standard_errors: bool = False,
+        initial_params: dict[str, float] | None = None,
+        max_iter: int = 2000,
+    ) -> None:
+        # Mean spends are continuous: identical rows are rare, so compression is off by
+        # default (the likelihood already works per distinct frequency where it can).
+        super().__init__(
+            compress=compress,
+            standard_errors=standard_errors,
+            initial_params=initial_params,
+            max_iter=max_iter,
+        )
+
     def fit(
         self, frequency: ArrayLike, monetary_value: ArrayLike, weights: ArrayLike | None = None
     ) -> GammaGammaModel:
