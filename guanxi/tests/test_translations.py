@@ -25,7 +25,9 @@ CONTEXT_NAMES = {"pgettext", "pgettext_lazy", "npgettext", "npgettext_lazy"}
 
 def _source_files(suffix: str) -> list[Path]:
     return [
-        p for p in PACKAGE.rglob(f"*{suffix}") if not SKIPPED_PARTS & set(p.relative_to(PACKAGE).parts)
+        p
+        for p in PACKAGE.rglob(f"*{suffix}")
+        if not SKIPPED_PARTS & set(p.relative_to(PACKAGE).parts)
     ]
 
 
@@ -99,7 +101,9 @@ def test_every_marked_string_has_a_chinese_translation() -> None:
     untranslated = sorted(m for m, (text, fuzzy) in entries.items() if not text or fuzzy)
 
     assert len(marked) > 300  # the extraction itself works
-    assert not missing, f"{len(missing)} strings not in django.po (run `make messages`): {missing[:20]}"
+    assert not missing, (
+        f"{len(missing)} strings not in django.po (run `make messages`): {missing[:20]}"
+    )
     assert not untranslated, f"{len(untranslated)} untranslated or fuzzy: {untranslated[:20]}"
 
 
