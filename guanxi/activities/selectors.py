@@ -6,7 +6,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from guanxi.core.models import ChangeRecord
 from guanxi.core.permissions import Action
 
 from .models import Interaction
@@ -19,9 +18,3 @@ def interaction_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Intera
         .filter(customer__deleted_at__isnull=True)
         .select_related("customer", "contact", "user")
     )
-
-
-def interaction_history(*, user: Any, interaction: Interaction) -> QuerySet[ChangeRecord]:
-    """Every change to one interaction, newest first (it must be visible to the user)."""
-    interaction_list(user=user).get(pk=interaction.pk)
-    return ChangeRecord.objects.for_object(interaction).select_related("content_type", "actor")

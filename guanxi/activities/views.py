@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 
-from guanxi.core.models import ChangeRecord
 from guanxi.core.permissions import Action, has_permission
 from guanxi.core.views import (
     DetailPanel,
@@ -79,14 +77,9 @@ class InteractionDeleteView(ObjectDeleteView):
         services.interaction_delete(actor=self.request.user, interaction=obj)
 
 
-def _interaction_history(*, user: Any, obj: Interaction) -> QuerySet[ChangeRecord]:
-    return selectors.interaction_history(user=user, interaction=obj)
-
-
 class InteractionHistoryView(ObjectHistoryView):
     model = Interaction
     selector = selectors.interaction_list
-    history_selector = _interaction_history
 
 
 # --- What this app adds to the shell ------------------------------------------------------

@@ -49,6 +49,7 @@ from django.views.decorators.csrf import requires_csrf_token
 from guanxi.core.forms import add_service_errors
 from guanxi.core.models import ChangeRecord
 from guanxi.core.permissions import Action, ensure_allowed, ensure_may_create, has_permission
+from guanxi.core.selectors import record_history
 from guanxi.core.tables import Table
 
 Selector = Callable[..., QuerySet[Any]]
@@ -530,11 +531,14 @@ class ObjectHistoryView(ObjectMixin, View):
 
     template_name: ClassVar[str] = "generic/object_history.html"
     paginate_by: ClassVar[int] = 50
-    history_selector: ClassVar[Callable[..., QuerySet[ChangeRecord]]]
+
+    def get_history(self, obj: Any) -> QuerySet[ChangeRecord]:
+        """The record's own change log; a view may widen it (a customer's includes its records)."""
+        return record_history(scoped=self.get_queryset(), obj=obj)
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         obj = self.get_object()
-        history = type(self).history_selector(user=request.user, obj=obj)
+        history = self.get_history(obj)
         page = Paginator(history, self.paginate_by).get_page(request.GET.get("page"))
         context = {
             **self.base_context(),

@@ -85,9 +85,3 @@ def change_record_list(*, user: Any) -> QuerySet[ChangeRecord]:
     return records.filter(
         customer_id__in=Customer.all_objects.restrict(user, Action.VIEW).values("pk")
     )
-
-
-def contact_history(*, user: Any, contact: Contact) -> QuerySet[ChangeRecord]:
-    """Every change to one contact, newest first (the contact must be visible to the user)."""
-    contact_list(user=user).get(pk=contact.pk)
-    return ChangeRecord.objects.for_object(contact).select_related("content_type", "actor")

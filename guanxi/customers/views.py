@@ -125,14 +125,13 @@ class CustomerConsentView(ObjectActionView):
         return _("Consent recorded: %(consent)s.") % {"consent": result}
 
 
-def _customer_history(*, user: Any, obj: Customer) -> QuerySet[ChangeRecord]:
-    return selectors.customer_history(user=user, customer=obj)
-
-
 class CustomerHistoryView(ObjectHistoryView):
     model = Customer
     selector = selectors.customer_list
-    history_selector = _customer_history
+
+    def get_history(self, obj: Customer) -> QuerySet[ChangeRecord]:
+        # The customer's history spans its contacts, orders and interactions.
+        return selectors.customer_history(user=self.request.user, customer=obj)
 
 
 class CustomerRestoreView(ObjectRestoreView):
@@ -190,14 +189,9 @@ class ContactDeleteView(ObjectDeleteView):
         services.contact_delete(actor=self.request.user, contact=obj)
 
 
-def _contact_history(*, user: Any, obj: Contact) -> QuerySet[ChangeRecord]:
-    return selectors.contact_history(user=user, contact=obj)
-
-
 class ContactHistoryView(ObjectHistoryView):
     model = Contact
     selector = selectors.contact_list
-    history_selector = _contact_history
 
 
 class ContactRestoreView(ObjectRestoreView):

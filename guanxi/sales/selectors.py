@@ -6,7 +6,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from guanxi.core.models import ChangeRecord
 from guanxi.core.permissions import Action
 
 from .models import Order, Product
@@ -24,15 +23,3 @@ def order_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Order]:
         .filter(customer__deleted_at__isnull=True)
         .select_related("customer", "reverses")
     )
-
-
-def product_history(*, user: Any, product: Product) -> QuerySet[ChangeRecord]:
-    """Every change to one product, newest first (the product must be visible to the user)."""
-    product_list(user=user).get(pk=product.pk)
-    return ChangeRecord.objects.for_object(product).select_related("content_type", "actor")
-
-
-def order_history(*, user: Any, order: Order) -> QuerySet[ChangeRecord]:
-    """The change-log entries of one order (creation, reversal), newest first."""
-    order_list(user=user).get(pk=order.pk)
-    return ChangeRecord.objects.for_object(order).select_related("content_type", "actor")

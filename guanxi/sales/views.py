@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from guanxi.core.models import ChangeRecord
 from guanxi.core.permissions import Action, has_permission
 from guanxi.core.views import (
     DetailPanel,
@@ -69,14 +67,9 @@ class ProductEditView(ObjectEditView):
         )
 
 
-def _product_history(*, user: Any, obj: Product) -> QuerySet[ChangeRecord]:
-    return selectors.product_history(user=user, product=obj)
-
-
 class ProductHistoryView(ObjectHistoryView):
     model = Product
     selector = selectors.product_list
-    history_selector = _product_history
 
 
 # --- Orders -------------------------------------------------------------------------------
@@ -155,14 +148,9 @@ class OrderReverseView(ObjectActionView):
         return reverse("order_detail", args=[result.pk])
 
 
-def _order_history(*, user: Any, obj: Order) -> QuerySet[ChangeRecord]:
-    return selectors.order_history(user=user, order=obj)
-
-
 class OrderHistoryView(ObjectHistoryView):
     model = Order
     selector = selectors.order_list
-    history_selector = _order_history
 
 
 # --- What this app adds to the shell ------------------------------------------------------
