@@ -8,6 +8,8 @@ from django.urls import URLPattern, URLResolver, include, path
 from guanxi.activities.api.urls import routes as activity_routes
 from guanxi.core.api.routers import Router
 from guanxi.customers.api.urls import routes as customer_routes
+from guanxi.dataio.api.urls import routes as dataio_routes
+from guanxi.dedup.api.urls import routes as dedup_routes
 from guanxi.privacy.api.urls import routes as privacy_routes
 from guanxi.sales.api.urls import routes as sales_routes
 
@@ -19,6 +21,8 @@ for prefix, viewset, basename in (
     *sales_routes,
     *activity_routes,
     *privacy_routes,
+    *dedup_routes,
+    *dataio_routes,
 ):
     router.register(prefix, viewset, basename=basename)
 

@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "guanxi.sales",
     "guanxi.activities",
     "guanxi.privacy",
+    "guanxi.dedup",
+    "guanxi.dataio",
     "guanxi.demo",
 ]
 

@@ -14,6 +14,8 @@ urlpatterns = [
     path("customers/", include("guanxi.customers.urls")),
     path("sales/", include("guanxi.sales.urls")),
     path("activities/", include("guanxi.activities.urls")),
+    path("data/", include("guanxi.dataio.urls")),
+    path("duplicates/", include("guanxi.dedup.urls")),
     path("privacy/", include("guanxi.privacy.urls")),
     path("", include("guanxi.core.urls")),
 ]

@@ -1,0 +1,5 @@
+"""Web UI URLs of this app."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
