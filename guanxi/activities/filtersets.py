@@ -5,11 +5,13 @@ from __future__ import annotations
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.filtersets import ScopedFilterSet
+
 from .choices import Direction, InteractionChannel, Outcome
 from .models import Interaction
 
 
-class InteractionFilterSet(django_filters.FilterSet):
+class InteractionFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(field_name="subject", lookup_expr="icontains", label=_("Subject"))
     channel = django_filters.ChoiceFilter(choices=InteractionChannel.choices)
     direction = django_filters.ChoiceFilter(choices=Direction.choices)

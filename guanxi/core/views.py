@@ -202,7 +202,7 @@ class ObjectListView(ObjectMixin, View):
     def get_filterset(self, queryset: QuerySet[Any]) -> Any:
         if self.filterset_class is None:
             return None
-        return self.filterset_class(self.request.GET, queryset=queryset)
+        return self.filterset_class(self.request.GET, queryset=queryset, request=self.request)
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         queryset = self.get_queryset()

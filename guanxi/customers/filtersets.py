@@ -7,12 +7,13 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import Team, User
+from guanxi.core.filtersets import ScopedFilterSet
 
 from . import choices
 from .models import Contact, Customer, Tag
 
 
-class CustomerFilterSet(django_filters.FilterSet):
+class CustomerFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     kind = django_filters.ChoiceFilter(choices=choices.CustomerKind.choices)
     market = django_filters.ChoiceFilter(choices=choices.Market.choices)
@@ -45,7 +46,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         )
 
 
-class ContactFilterSet(django_filters.FilterSet):
+class ContactFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     buying_role = django_filters.ChoiceFilter(choices=choices.BuyingRole.choices)
     stance = django_filters.ChoiceFilter(choices=choices.Stance.choices)

@@ -6,11 +6,13 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.filtersets import ScopedFilterSet
+
 from .choices import OrderKind, SalesChannel
 from .models import Order, Product
 
 
-class ProductFilterSet(django_filters.FilterSet):
+class ProductFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     category = django_filters.CharFilter(lookup_expr="iexact")
 
@@ -27,7 +29,7 @@ class ProductFilterSet(django_filters.FilterSet):
         )
 
 
-class OrderFilterSet(django_filters.FilterSet):
+class OrderFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(
         field_name="external_id", lookup_expr="icontains", label=_("Order id")
     )

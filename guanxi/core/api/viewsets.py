@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, serializers, viewsets
 from rest_framework.response import Response
-
-from guanxi.core.api.filters import ScopedFilterBackend
 
 
 class ScopedViewSet(viewsets.GenericViewSet):
@@ -24,7 +23,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
     action_permissions: dict[str, str] = {}
     lookup_value_regex = "[0-9]+"
     filter_backends: tuple[type[Any], ...] = (
-        ScopedFilterBackend,
+        DjangoFilterBackend,  # filter sets scope their record choices (ScopedFilterSet)
         filters.OrderingFilter,
         filters.SearchFilter,
     )
