@@ -3,6 +3,16 @@ from django.utils.translation import gettext_lazy as _
 
 
 class DedupConfig(AppConfig):
+    """Duplicates and merge; widens the customer history to the customers merged into it."""
+
     name = "guanxi.dedup"
     label = "dedup"
     verbose_name = _("Duplicates and merge")
+
+    def ready(self) -> None:
+        from guanxi.customers.selectors import HISTORY_SOURCES
+
+        from .services import merged_customer_ids
+
+        if merged_customer_ids not in HISTORY_SOURCES:
+            HISTORY_SOURCES.append(merged_customer_ids)
