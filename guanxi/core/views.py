@@ -198,6 +198,8 @@ class ObjectListView(ObjectMixin, View):
     paginate_by: ClassVar[int] = 25
     #: Filters shown in the filter bar (all filters still apply when given in the URL).
     filter_fields: ClassVar[tuple[str, ...]] = ()
+    #: Name of the export of this list (``/data/export/<kind>/``); default: plural object type.
+    export_kind: ClassVar[str] = ""
 
     def get_filterset(self, queryset: QuerySet[Any]) -> Any:
         if self.filterset_class is None:
@@ -220,6 +222,7 @@ class ObjectListView(ObjectMixin, View):
             "page": page,
             "table_target": TABLE_TARGET,
             "add_url": self.add_url(),
+            "export_url": self.export_url(),
             **self.extra_context(),
         }
         template = self.template_name
@@ -249,6 +252,19 @@ class ObjectListView(ObjectMixin, View):
             except NoReverseMatch:  # a model without an add page
                 return None
         return None
+
+    def export_url(self) -> str | None:
+        """Where the filtered list downloads as a file; None without export scope.
+
+        Resolved by URL name so that core does not import the app that exports.
+        """
+        object_type = getattr(self.model, "permission_object_type", "")
+        if not object_type or not has_permission(self.request.user, object_type, Action.EXPORT):
+            return None
+        try:
+            return reverse("data_export", kwargs={"kind": self.export_kind or f"{object_type}s"})
+        except NoReverseMatch:  # a list without an export
+            return None
 
     def extra_context(self) -> dict[str, Any]:
         return {}

@@ -2,4 +2,9 @@
 
 from typing import Any
 
+from guanxi.dataio.api.export import export_routes
+
 routes: list[tuple[str, Any, str]] = []
+
+# Exports: GET /api/exports/<kind>/?format=csv|xlsx&<filters>.
+routes += export_routes
