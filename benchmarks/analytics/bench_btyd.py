@@ -66,7 +66,7 @@ def bench_bgnbd(n: int, with_lifetimes: bool) -> None:
     age, _ = customers(n, 1)
     sim = simulate_bgnbd(0.243, 4.414, 0.793, 2.426, n, age, seed=2)
     x, tx = sim.frequency, to_days(sim.recency, age)
-    ours_time, ours = timed(lambda: BetaGeoModel().fit(x, tx, age), repeat=3)
+    ours_time, ours = timed(lambda: BetaGeoModel().fit(x, tx, age), repeat=7)
     report(
         "bgnbd.fit.guanxi",
         seconds=ours_time,

@@ -97,31 +97,41 @@ class BetaGeoModel(TransactionModel):
         r, alpha, a, b = np.exp(log_params)
         lb_a, lb_c, da_a, db_a, da_c, db_c = self._beta_terms(a, b, data.ux)
         rx = r + data.ux
+        ix, w, total = data.ix, data.w, data.total
         log_at = np.log(alpha + data.ut)[data.it]
         log_atx = np.log(alpha + data.utx)[data.itx]
-        rx_row = rx[data.ix]
-        big_a = lb_a[data.ix] - rx_row * log_at
-        big_c = lb_c[data.ix] - rx_row * log_atx
+        rx_row = rx[ix]
+        # Row-level work dominates a fit: in-place arithmetic, one exp for both the
+        # log-sum-exp and the share of the 'alive' term.
+        big_a = lb_a[ix]
+        big_a -= rx_row * log_at
+        big_c = lb_c[ix]
+        big_c -= rx_row * log_atx
         lse = np.logaddexp(big_a, big_c)
-        w = data.w
-        total = data.total
+        share_a = big_a
+        share_a -= lse
+        np.exp(share_a, out=share_a)
         ll = (
             float(data.w_x @ gammaln(rx))
             + total * (-gammaln(r) + r * np.log(alpha) - betaln(a, b))
             + float(w @ lse)
         )
-        share_a = np.exp(big_a - lse)
-        share_c = 1.0 - share_a
-        wa_x = np.bincount(data.ix, weights=w * share_a, minlength=len(data.ux))
+        w_share_a = w * share_a
+        wa_x = np.bincount(ix, weights=w_share_a, minlength=len(data.ux))
         wc_x = data.w_x - wa_x
+        # share_c = 1 - share_a: a*u + (1-a)*v = v + a*(u - v)
+        log_at -= log_atx
         inv_at = 1.0 / (alpha + data.ut)[data.it]
         inv_atx = 1.0 / (alpha + data.utx)[data.itx]
+        inv_at -= inv_atx
         d_r = (
             float(data.w_x @ digamma(rx))
             + total * (np.log(alpha) - digamma(r))
-            - float(w @ (share_a * log_at + share_c * log_atx))
+            - float(w @ log_atx)
+            - float(w_share_a @ log_at)
         )
-        d_alpha = total * r / alpha - float(w @ (rx_row * (share_a * inv_at + share_c * inv_atx)))
+        w_rx = w * rx_row
+        d_alpha = total * r / alpha - float(w_rx @ inv_atx) - float((w_rx * share_a) @ inv_at)
         psi_ab = digamma(a + b)
         d_a = -total * (digamma(a) - psi_ab) + float(wa_x @ da_a + wc_x @ da_c)
         d_b = -total * (digamma(b) - psi_ab) + float(wa_x @ db_a + wc_x @ db_c)
