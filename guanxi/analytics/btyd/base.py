@@ -24,7 +24,7 @@ IntArray = NDArray[np.intp]
 
 
 def compress_rows(
-    *columns: FloatArray, weights: FloatArray | None = None, inverse: bool = True
+    *columns: FloatArray, weights: FloatArray | None = None, with_inverse: bool = True
 ) -> tuple[list[FloatArray], FloatArray, IntArray]:
     """Merge identical rows of ``columns`` into weighted unique rows.
 
@@ -32,7 +32,7 @@ def compress_rows(
     row, the index of its unique row (so ``unique[inverse]`` rebuilds the input). Each column
     is coded by its distinct values (a plain sort and a binary search, cheaper than an
     argsort); the codes are packed into one integer key, sorted once, and each row finds its
-    unique key by binary search. ``inverse=False`` skips that search (a fit needs only the
+    unique key by binary search. ``with_inverse=False`` skips that search (a fit needs only the
     weighted unique rows) and returns an empty array in its place.
     """
     n = len(columns[0])
@@ -77,7 +77,7 @@ def compress_rows(
         summed = np.diff(np.append(starts, n)).astype(np.float64)
     else:
         summed = np.add.reduceat(w[order], starts).astype(np.float64)
-    codes = np.searchsorted(unique_keys, key) if inverse else np.empty(0, dtype=np.intp)
+    codes = np.searchsorted(unique_keys, key) if with_inverse else np.empty(0, dtype=np.intp)
     return _decode(unique_keys, uniques), summed, codes
 
 
@@ -225,7 +225,7 @@ class MaximumLikelihoodModel:
             # Unit weights (one row per customer) let the compression count without a sort.
             unit = bool(np.all(weights == 1.0))
             columns, weights, _ = compress_rows(
-                *columns, weights=None if unit else weights, inverse=False
+                *columns, weights=None if unit else weights, with_inverse=False
             )
             keep = weights > 0
             columns, weights = [c[keep] for c in columns], weights[keep]
