@@ -77,8 +77,10 @@ def compress_rows(
         summed = np.diff(np.append(starts, n)).astype(np.float64)
     else:
         summed = np.add.reduceat(w[order], starts).astype(np.float64)
-    codes = np.searchsorted(unique_keys, key) if with_inverse else np.empty(0, dtype=np.intp)
-    return _decode(unique_keys, uniques), summed, codes
+    row_codes = (
+        np.searchsorted(unique_keys, key) if with_inverse else np.empty(0, dtype=np.intp)
+    )
+    return _decode(unique_keys, uniques), summed, row_codes
 
 
 def _code_column(column: FloatArray) -> tuple[FloatArray, IntArray]:
