@@ -77,9 +77,7 @@ def compress_rows(
         summed = np.diff(np.append(starts, n)).astype(np.float64)
     else:
         summed = np.add.reduceat(w[order], starts).astype(np.float64)
-    row_codes = (
-        np.searchsorted(unique_keys, key) if with_inverse else np.empty(0, dtype=np.intp)
-    )
+    row_codes = np.searchsorted(unique_keys, key) if with_inverse else np.empty(0, dtype=np.intp)
     return _decode(unique_keys, uniques), summed, row_codes
 
 
