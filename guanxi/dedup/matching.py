@@ -332,7 +332,7 @@ def _score(a: _Prepared, b: _Prepared, *, contacts: bool) -> Pair:
     Penalties: names that do not look alike (< 40%) x0.7, since shared inboxes and
     switchboards are common; different emails x0.8 and different phones x0.85, since a
     namesake with other addresses is a different person; a person against an
-    organization x0.5.
+    organization x0.8.
     """
     reasons: list[Reason] = []
     evidence: list[float] = []
@@ -377,7 +377,7 @@ def _score(a: _Prepared, b: _Prepared, *, contacts: bool) -> Pair:
     if a.phone and b.phone and a.phone != b.phone:
         score *= 0.85
     if a.record.kind and b.record.kind and a.record.kind != b.record.kind:
-        score *= 0.5
+        score *= 0.8
     low, high = sorted((a.record.id, b.record.id))
     return Pair(low, high, round(score, 4), tuple(reasons))
 

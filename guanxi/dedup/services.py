@@ -356,7 +356,8 @@ def _merge(
             raise ValidationError(
                 {
                     "others": _(
-                        "Contacts of different organizations cannot be merged; merge the organizations first."
+                        "Contacts of different organizations cannot be merged; "
+                        "merge the organizations first."
                     )
                 }
             )

@@ -2,4 +2,9 @@
 
 from typing import Any
 
-routes: list[tuple[str, Any, str]] = []
+from guanxi.dedup.api.views import DuplicateViewSet, MergeViewSet
+
+routes: list[tuple[str, Any, str]] = [
+    ("duplicates", DuplicateViewSet, "duplicate"),
+    ("merges", MergeViewSet, "merge"),
+]

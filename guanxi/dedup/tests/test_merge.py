@@ -217,7 +217,7 @@ def test_merge_three_customers_then_undo_restores_everything(three) -> None:
 
 
 def test_chosen_external_id_moves_and_comes_back(three) -> None:
-    admin, a, b, c = three
+    admin, a, b, _c = three
     merge = customer_merge(actor=admin, survivor=a, others=[b], field_choices={"external_id": b})
     assert Customer.objects.get(pk=a.pk).external_id == "EXT-B"
     assert Customer.all_objects.get(pk=b.pk).external_id is None
@@ -228,7 +228,7 @@ def test_chosen_external_id_moves_and_comes_back(three) -> None:
 
 def test_undo_refused_when_a_merged_value_changed_since(three) -> None:
     # given
-    admin, a, b, c = three
+    admin, a, b, _c = three
     merge = customer_merge(actor=admin, survivor=a, others=[b], field_choices={"phone": b})
     survivor = Customer.objects.get(pk=a.pk)
     customer_services.customer_update(actor=admin, customer=survivor, data={"city": "杭州"})
@@ -245,7 +245,7 @@ def test_undo_refused_when_a_merged_value_changed_since(three) -> None:
 
 
 def test_undo_refused_when_a_merged_customer_was_restored(three) -> None:
-    admin, a, b, c = three
+    admin, a, b, _c = three
     merge = customer_merge(actor=admin, survivor=a, others=[b])
     customer_services.customer_restore(actor=admin, customer=Customer.all_objects.get(pk=b.pk))
     with pytest.raises(ValidationError, match="restored"):
@@ -253,7 +253,7 @@ def test_undo_refused_when_a_merged_customer_was_restored(three) -> None:
 
 
 def test_undo_twice_refused(three) -> None:
-    admin, a, b, c = three
+    admin, a, b, _c = three
     merge = customer_merge(actor=admin, survivor=a, others=[b])
     merge_undo(actor=admin, merge=merge)
     with pytest.raises(ValidationError, match="undone already"):
@@ -354,7 +354,7 @@ def test_contacts_of_different_organizations_are_not_merged(world: World) -> Non
 
 
 def test_decimal_field_round_trip(three) -> None:
-    admin, a, b, c = three
+    admin, a, b, _c = three
     customer_services.customer_update(
         actor=admin, customer=b, data={"credit_limit": Decimal("1234.50")}
     )
