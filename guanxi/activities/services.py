@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from guanxi.core.permissions import Action, ensure_allowed
-from guanxi.core.services import audited_create, audited_delete, audited_update
+from guanxi.core.services import (
+    BulkResult,
+    BulkRow,
+    audited_bulk_write,
+    audited_create,
+    audited_delete,
+    audited_update,
+)
 from guanxi.customers.models import Customer
 
 from .models import Interaction
@@ -50,3 +57,28 @@ def interaction_update(
 def interaction_delete(*, actor: Any, interaction: Interaction) -> None:
     """Remove a logged interaction; its full content stays in the change log."""
     audited_delete(actor=actor, obj=interaction)
+
+
+def interaction_import_batch(*, actor: Any, rows: Sequence[BulkRow]) -> list[BulkResult]:
+    """Log many imported interactions, each checked against the actor's scope and logged.
+
+    ``customer`` (and ``contact``) in a row must be instances; ``user`` defaults to the
+    actor.
+    """
+    prepared = []
+    for row in rows:
+        data = dict(row.data)
+        if row.pk is None:
+            data.setdefault("user", actor if getattr(actor, "pk", None) else None)
+        prepared.append(BulkRow(data=data, pk=row.pk))
+
+    def check(interaction: Interaction, created: bool) -> None:
+        _check_contact({"contact": interaction.contact}, interaction.customer)
+        if interaction.customer.deleted_at is not None:
+            raise ValidationError(
+                _("The customer %(name)s is in the trash.") % {"name": interaction.customer.name}
+            )
+
+    return audited_bulk_write(
+        actor=actor, model=Interaction, rows=prepared, editable=INTERACTION_EDITABLE, check=check
+    )

@@ -8,17 +8,31 @@ views, the API, the admin, importers and tasks call app services, never these di
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import models, transaction
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    FieldDoesNotExist,
+    PermissionDenied,
+    ValidationError,
+)
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.core.changelog import Snapshot, record_change, snapshot
-from guanxi.core.models import ChangeAction, SoftDeleteModel
-from guanxi.core.permissions import Action, ensure_allowed, ensure_may_create
+from guanxi.core.changelog import Snapshot, diff, record_change, snapshot
+from guanxi.core.context import current_request_id, current_source
+from guanxi.core.models import ChangeAction, ChangeRecord, SoftDeleteModel
+from guanxi.core.permissions import (
+    Action,
+    allows,
+    ensure_allowed,
+    ensure_may_create,
+    has_permission,
+)
 
 M = TypeVar("M", bound=models.Model)
 S = TypeVar("S", bound=SoftDeleteModel)
@@ -168,3 +182,185 @@ def audited_delete(*, actor: Any, obj: models.Model) -> None:
             actor=actor, action=ChangeAction.DELETE, obj=obj, before=snapshot(obj), after=None
         )
         obj.delete()
+
+
+# --- Bulk writes (imports) ----------------------------------------------------------------
+
+
+@dataclass
+class BulkRow:
+    """One record of a bulk write: ``pk`` None creates it, else updates that record.
+
+    ``data`` holds only the fields to set: an import leaves blank cells out, so a blank
+    cell never erases a stored value.
+    """
+
+    data: dict[str, Any]
+    pk: Any = None
+
+
+@dataclass
+class BulkResult:
+    """What a bulk write did with one row: created, updated, unchanged or rejected.
+
+    ``errors`` maps a field name (``""`` for the row as a whole) to its messages.
+    """
+
+    status: str
+    obj: Any = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _error_dict(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {("" if k == NON_FIELD_ERRORS else k): v for k, v in exc.message_dict.items()}
+    return {"": list(exc.messages)}
+
+
+def audited_bulk_write(
+    *,
+    actor: Any,
+    model: type[M],
+    rows: Sequence[BulkRow],
+    editable: Iterable[str],
+    check: Callable[[M, bool], None] | None = None,
+) -> list[BulkResult]:
+    """Create and update many records in one transaction, each checked and logged.
+
+    Row by row: the actor's scope before (updates) and after the change, field validation
+    (every field of a new record, the given fields of an updated one), the model's
+    ``clean()`` and the caller's ``check(obj, created)``; a failing row is rejected with its
+    reasons and never stops the others. The rows are then written with ``bulk_create`` /
+    ``bulk_update`` and their field-level change-log entries with one ``bulk_create``, all in
+    the caller's transaction. A row that breaks a unique constraint is rejected on its own.
+    """
+    editable = tuple(editable)
+    results: list[BulkResult] = []
+    may_add = has_permission(actor, model, Action.ADD)
+    fk_names = [f.name for f in model._meta.concrete_fields if f.is_relation]
+    with transaction.atomic():
+        pks = [row.pk for row in rows if row.pk is not None]
+        existing: dict[Any, M] = model._base_manager.select_for_update().in_bulk(pks)
+        prepared: list[tuple[BulkResult, Snapshot | None, Snapshot]] = []
+        for row in rows:
+            created = row.pk is None
+            obj = model() if created else existing.get(row.pk)
+            result = BulkResult(status="created" if created else "updated", obj=obj)
+            results.append(result)
+            try:
+                if obj is None:
+                    raise ValidationError(_("The record no longer exists."))
+                if created and not may_add:
+                    raise PermissionDenied(
+                        _("You may not add a %(type)s.") % {"type": model._meta.verbose_name}
+                    )
+                if getattr(obj, "deleted_at", None) is not None:
+                    raise ValidationError(
+                        _("It matches %(type)s #%(pk)s in the trash.")
+                        % {"type": model._meta.verbose_name, "pk": obj.pk}
+                    )
+                if not created and not allows(actor, obj, Action.CHANGE):
+                    raise PermissionDenied(
+                        _("You may not change %(type)s #%(pk)s.")
+                        % {"type": model._meta.verbose_name, "pk": obj.pk}
+                    )
+                before = None if created else snapshot(obj)
+                _assign(obj, row.data, editable=editable)
+                if created:
+                    obj.clean_fields(exclude=fk_names)
+                else:
+                    _clean_given(obj, row.data)
+                obj.clean()
+                if check:
+                    check(obj, created)
+                if not allows(actor, obj, Action.ADD if created else Action.CHANGE):
+                    raise PermissionDenied(
+                        _("This %(type)s would be outside what you may change.")
+                        % {"type": model._meta.verbose_name}
+                    )
+                after = snapshot(obj)
+            except ValidationError as exc:
+                result.status, result.errors = "rejected", _error_dict(exc)
+                continue
+            except PermissionDenied as exc:
+                result.status, result.errors = "rejected", {"": [str(exc)]}
+                continue
+            if not created and before == after:
+                result.status = "unchanged"
+                continue
+            prepared.append((result, before, after))
+        _bulk_save(model, prepared)
+        _bulk_log(actor, model, prepared)
+    return results
+
+
+def _clean_given(obj: models.Model, data: Mapping[str, Any]) -> None:
+    """Validate only the fields being set (the others were valid when stored)."""
+    errors: dict[str, list[str]] = {}
+    for name in data:
+        field_ = obj._meta.get_field(name)
+        if field_.is_relation or not isinstance(field_, models.Field):
+            continue
+        try:
+            setattr(obj, field_.attname, field_.clean(getattr(obj, field_.attname), obj))
+        except ValidationError as exc:
+            errors[name] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _bulk_save(
+    model: type[M], prepared: list[tuple[BulkResult, Snapshot | None, Snapshot]]
+) -> None:
+    creates = [r for r, before, _after in prepared if before is None]
+    updates = [(r, before, after) for r, before, after in prepared if before is not None]
+    if creates:
+        try:
+            with transaction.atomic():
+                model._base_manager.bulk_create([r.obj for r in creates])
+        except IntegrityError:
+            for result in creates:  # find the offending rows; keep the others
+                result.obj.pk = None
+                try:
+                    with transaction.atomic():
+                        result.obj.save(force_insert=True)
+                except IntegrityError:
+                    result.status = "rejected"
+                    result.errors = {"": [_("A record with this key already exists.")]}
+    if updates:
+        fields = sorted(
+            {name for _r, before, after in updates for name in diff(before, after)}
+            & {f.name for f in model._meta.concrete_fields}
+        )
+        if fields:
+            model._base_manager.bulk_update([r.obj for r, _b, _a in updates], fields, 500)
+    prepared[:] = [item for item in prepared if item[0].status != "rejected"]
+
+
+def _bulk_log(
+    actor: Any, model: type[M], prepared: list[tuple[BulkResult, Snapshot | None, Snapshot]]
+) -> None:
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+    actor_id = actor.pk if getattr(actor, "pk", None) else None
+    name = str(actor.get_username())[:150] if actor is not None else ""
+    request_id, source = current_request_id(), current_source()
+    entries = []
+    for result, before, after in prepared:
+        obj = result.obj
+        if before is None:
+            after = {k: v for k, v in after.items() if v not in (None, "", [], {})}
+        entries.append(
+            ChangeRecord(
+                actor_id=actor_id,
+                actor_name=name,
+                request_id=request_id,
+                source=source,
+                action=ChangeAction.CREATE if before is None else ChangeAction.UPDATE,
+                content_type=content_type,
+                object_id=str(obj.pk),
+                object_repr=str(obj)[:200],
+                customer_id=getattr(obj, "changelog_customer_id", lambda: None)(),
+                changes=diff(before, after),
+            )
+        )
+    ChangeRecord.objects.bulk_create(entries, batch_size=500)

@@ -7,7 +7,7 @@ or contact.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,6 +19,9 @@ from guanxi.core.changelog import record_change
 from guanxi.core.models import ChangeAction
 from guanxi.core.permissions import Action, ensure_allowed
 from guanxi.core.services import (
+    BulkResult,
+    BulkRow,
+    audited_bulk_write,
     audited_create,
     audited_restore,
     audited_soft_delete,
@@ -186,3 +189,57 @@ def contact_restore(*, actor: Any, contact: Contact) -> Contact:
             _("Restore the organization %(name)s first.") % {"name": contact.customer.name}
         )
     return audited_restore(actor=actor, obj=contact)
+
+
+def _check_customer_import(customer: Customer, created: bool) -> None:
+    if customer.erased_at is not None:
+        raise ValidationError(_("This customer was erased on request and cannot be edited."))
+
+
+def customer_import_batch(*, actor: Any, rows: Sequence[BulkRow]) -> list[BulkResult]:
+    """Create or update many customers (an import batch), each checked and logged.
+
+    A new customer is owned by the actor (and the actor's team) unless the row names an
+    owner; a sales rep may only create and change customers inside their own scope, row by
+    row. ``custom_fields`` in a row are merged into the stored ones, never replacing them.
+    """
+    prepared: list[BulkRow] = []
+    stored = dict(
+        Customer.all_objects.filter(pk__in=[r.pk for r in rows if r.pk is not None]).values_list(
+            "pk", "custom_fields"
+        )
+    )
+    for row in rows:
+        data = dict(row.data)
+        if row.pk is None:
+            data.setdefault("owner", actor if getattr(actor, "pk", None) else None)
+            data.setdefault("team", getattr(actor, "team", None))
+        elif "custom_fields" in data:
+            data["custom_fields"] = {**(stored.get(row.pk) or {}), **data["custom_fields"]}
+        prepared.append(BulkRow(data=data, pk=row.pk))
+    return audited_bulk_write(
+        actor=actor,
+        model=Customer,
+        rows=prepared,
+        editable=CUSTOMER_EDITABLE,
+        check=_check_customer_import,
+    )
+
+
+def contact_import_batch(*, actor: Any, rows: Sequence[BulkRow]) -> list[BulkResult]:
+    """Create or update many contacts (an import batch), each checked and logged.
+
+    ``customer`` in a row must be a :class:`Customer` instance; the contact must fall in
+    the actor's scope (through its organization) before and after the change.
+    """
+
+    def check(contact: Contact, created: bool) -> None:
+        customer = contact.customer
+        if customer.deleted_at is not None:
+            raise ValidationError(
+                _("The organization %(name)s is in the trash.") % {"name": customer.name}
+            )
+
+    return audited_bulk_write(
+        actor=actor, model=Contact, rows=rows, editable=CONTACT_EDITABLE, check=check
+    )
