@@ -39,7 +39,7 @@ from enum import StrEnum
 from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -48,7 +48,7 @@ from guanxi.activities.filtersets import InteractionFilterSet
 from guanxi.activities.selectors import interaction_list
 from guanxi.core.permissions import ACTION_VERBS, Action, has_permission
 from guanxi.customers.filtersets import ContactFilterSet, CustomerFilterSet
-from guanxi.customers.models import CustomFieldDefinition
+from guanxi.customers.models import Customer, CustomFieldDefinition
 from guanxi.customers.selectors import contact_list, customer_list
 from guanxi.sales.filtersets import OrderFilterSet, ProductFilterSet
 from guanxi.sales.models import OrderLine
@@ -94,34 +94,42 @@ class ColumnType(StrEnum):
 
 @dataclass(frozen=True)
 class Column:
-    """One column of an export: its header, how to read a value, and its type."""
+    """One column of an export: its header, the value it shows, and its type.
+
+    ``source`` is an ORM path read with ``values()`` (``owner__username``) or a function of
+    the row (a dict of those paths plus what :attr:`ExportKind.enrich` added).
+    """
 
     name: str
-    get: Callable[[Any], Any]
+    source: str | Callable[[dict[str, Any]], Any]
     type: ColumnType = ColumnType.TEXT
 
+    @property
+    def path(self) -> str | None:
+        return self.source if isinstance(self.source, str) else None
 
-def _attr(path: str) -> Callable[[Any], Any]:
-    """A getter following ``a.b.c``; ``None`` as soon as a link is missing."""
-    parts = path.split(".")
-
-    def get(obj: Any) -> Any:
-        for part in parts:
-            if obj is None:
-                return None
-            obj = getattr(obj, part)
-        return obj
-
-    return get
+    def getter(self) -> Callable[[dict[str, Any]], Any]:
+        source = self.source
+        if isinstance(source, str):
+            return lambda row: row.get(source)
+        return source
 
 
-def _fields(names: str, type: ColumnType = ColumnType.TEXT, prefix: str = "") -> list[Column]:
-    return [Column(n, _attr(prefix + n), type) for n in names.split()]
+def _fields(names: str, type: ColumnType = ColumnType.TEXT) -> list[Column]:
+    return [Column(n, n, type) for n in names.split()]
+
+
+Batch = list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class ExportKind:
-    """A kind of record that can be exported: where its rows come from and its columns."""
+    """A kind of record that can be exported: where its rows come from and its columns.
+
+    Rows are read as plain values (``values()``), not model instances: a million rows of
+    forty columns is several times faster that way. ``enrich`` adds per-chunk data that a
+    join cannot give one-to-one (tags, order lines) with one query per chunk.
+    """
 
     name: str
     object_type: str
@@ -129,10 +137,12 @@ class ExportKind:
     selector: Callable[..., QuerySet[Any]]
     filterset_class: Any
     base_columns: Sequence[Column]
-    #: Adds prefetches and the stable order for streaming.
-    prepare: Callable[[QuerySet[Any]], QuerySet[Any]] = lambda qs: qs.order_by("pk")
+    #: ORM paths read besides the columns' own (the key, custom fields ...).
+    extra_values: tuple[str, ...] = ("pk",)
+    #: Adds data to a chunk of rows (tags, order lines) with one query per chunk.
+    enrich: Callable[[Batch], None] | None = None
     #: Turns one record into file rows (orders: one per line).
-    explode: Callable[[Any], Iterator[Any]] | None = None
+    explode: Callable[[dict[str, Any]], Iterator[dict[str, Any]]] | None = None
     #: Columns that depend on configuration (custom fields), computed per export.
     extra_columns: Callable[[], list[Column]] = lambda: []
 
@@ -144,9 +154,20 @@ class ExportKind:
 # --- Customers ----------------------------------------------------------------------------
 
 
-def _tag_list(customer: Any) -> str:
-    # Sorted so that two exports of the same data are byte-identical.
-    return TAG_SEPARATOR.join(sorted(t.name for t in customer.tags.all()))
+def _attach_tags(batch: Batch) -> None:
+    """``row["tags"]``: the customer's tag names, sorted, ``;``-separated."""
+    through = Customer.tags.through
+    names: dict[int, list[str]] = {}
+    pairs = (
+        through.objects.filter(customer_id__in=[row["pk"] for row in batch])
+        .values_list("customer_id", "tag__name")
+        .order_by("customer_id", "tag__name")
+    )
+    for customer_id, name in pairs:
+        names.setdefault(customer_id, []).append(name)
+    for row in batch:
+        # Sorted so that two exports of the same data are byte-identical.
+        row["tags"] = TAG_SEPARATOR.join(names.get(row["pk"], ()))
 
 
 def _custom_field_columns() -> list[Column]:
@@ -162,8 +183,8 @@ def _custom_field_columns() -> list[Column]:
         key = definition.name
         kind = types.get(definition.field_type, ColumnType.TEXT)
 
-        def get(customer: Any, key: str = key, kind: ColumnType = kind) -> Any:
-            value = (customer.custom_fields or {}).get(key)
+        def get(row: dict[str, Any], key: str = key, kind: ColumnType = kind) -> Any:
+            value = (row.get("custom_fields") or {}).get(key)
             if value is None or value == "":
                 return None
             if kind is ColumnType.NUMBER:
@@ -183,95 +204,81 @@ CUSTOMER_COLUMNS: list[Column] = [
         "ownership financial_strength money money_note authority authority_note need "
         "need_note credit_rating"
     ),
-    Column("credit_limit", _attr("credit_limit"), ColumnType.NUMBER),
-    Column("credit_overdue", _attr("credit_overdue"), ColumnType.BOOLEAN),
+    Column("credit_limit", "credit_limit", ColumnType.NUMBER),
+    Column("credit_overdue", "credit_overdue", ColumnType.BOOLEAN),
     *_fields("source notes"),
-    Column("tags", _tag_list),
-    Column("owner", _attr("owner.username")),
-    Column("team", _attr("team.name")),
+    Column("tags", lambda row: row["tags"]),
+    Column("owner", "owner__username"),
+    Column("team", "team__name"),
 ]
-
-
-def _prepare_customers(qs: QuerySet[Any]) -> QuerySet[Any]:
-    return qs.select_related("owner", "team").prefetch_related("tags").order_by("pk")
-
 
 # --- Contacts, products -------------------------------------------------------------------
 
 CONTACT_COLUMNS: list[Column] = [
-    Column("external_id", _attr("external_id")),
-    Column("customer_external_id", _attr("customer.external_id")),
+    Column("external_id", "external_id"),
+    Column("customer_external_id", "customer__external_id"),
     *_fields("name title email phone buying_role stance"),
-    Column("is_primary", _attr("is_primary"), ColumnType.BOOLEAN),
-    Column("notes", _attr("notes")),
+    Column("is_primary", "is_primary", ColumnType.BOOLEAN),
+    Column("notes", "notes"),
 ]
 
 PRODUCT_COLUMNS: list[Column] = [
     *_fields("sku name category"),
     *_fields("list_price unit_cost", ColumnType.NUMBER),
-    Column("currency", _attr("currency")),
-    Column("is_active", _attr("is_active"), ColumnType.BOOLEAN),
+    Column("currency", "currency"),
+    Column("is_active", "is_active", ColumnType.BOOLEAN),
 ]
 
 # --- Orders: one row per line -------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class OrderRow:
-    """One file row of an order: the order and one of its lines (``None`` if it has none)."""
-
-    order: Any
-    line: Any
-
+_LINE_VALUES = ("line_number", "product__sku", "description", "quantity", "unit_price", "amount")
 
 ORDER_COLUMNS: list[Column] = [
-    Column("external_id", _attr("order.external_id")),
-    Column("customer_external_id", _attr("order.customer.external_id")),
-    Column("ordered_at", _attr("order.ordered_at"), ColumnType.DATETIME),
-    Column("channel", _attr("order.channel")),
-    Column("currency", _attr("order.currency")),
-    Column("total_amount", _attr("order.total_amount"), ColumnType.NUMBER),
-    Column("kind", _attr("order.kind")),
-    Column("reverses_external_id", _attr("order.reverses.external_id")),
-    Column("line_number", _attr("line.line_number"), ColumnType.NUMBER),
-    Column("product_sku", _attr("line.product.sku")),
-    Column("description", _attr("line.description")),
-    Column("quantity", _attr("line.quantity"), ColumnType.NUMBER),
-    Column("unit_price", _attr("line.unit_price"), ColumnType.NUMBER),
-    Column("amount", _attr("line.amount"), ColumnType.NUMBER),
+    Column("external_id", "external_id"),
+    Column("customer_external_id", "customer__external_id"),
+    Column("ordered_at", "ordered_at", ColumnType.DATETIME),
+    *_fields("channel currency"),
+    Column("total_amount", "total_amount", ColumnType.NUMBER),
+    Column("kind", "kind"),
+    Column("reverses_external_id", "reverses__external_id"),
+    Column("line_number", lambda row: row.get("line_number"), ColumnType.NUMBER),
+    Column("product_sku", lambda row: row.get("product__sku")),
+    Column("description", lambda row: row.get("description")),
+    Column("quantity", lambda row: row.get("quantity"), ColumnType.NUMBER),
+    Column("unit_price", lambda row: row.get("unit_price"), ColumnType.NUMBER),
+    Column("amount", lambda row: row.get("amount"), ColumnType.NUMBER),
 ]
 
 
-def _prepare_orders(qs: QuerySet[Any]) -> QuerySet[Any]:
-    lines = OrderLine.objects.select_related("product").order_by("line_number")
-    return (
-        qs.select_related("customer", "reverses")
-        .prefetch_related(Prefetch("lines", queryset=lines))
-        .order_by("pk")
-    )
+def _attach_lines(batch: Batch) -> None:
+    """``row["lines"]``: the order's lines in line order, as value dicts."""
+    lines: dict[int, list[dict[str, Any]]] = {}
+    for line in (
+        OrderLine.objects.filter(order_id__in=[row["pk"] for row in batch])
+        .order_by("order_id", "line_number")
+        .values("order_id", *_LINE_VALUES)
+    ):
+        lines.setdefault(line["order_id"], []).append(line)
+    for row in batch:
+        row["lines"] = lines.get(row["pk"], [])
 
 
-def _order_rows(order: Any) -> Iterator[OrderRow]:
-    lines = list(order.lines.all())
-    if not lines:  # an order without lines still gets its row
-        yield OrderRow(order, None)
-    for line in lines:
-        yield OrderRow(order, line)
+def _order_rows(order: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if not order["lines"]:  # an order without lines still gets its row
+        yield order
+    for line in order["lines"]:
+        yield {**order, **line}
 
 
 # --- Interactions -------------------------------------------------------------------------
 
 INTERACTION_COLUMNS: list[Column] = [
-    Column("customer_external_id", _attr("customer.external_id")),
-    Column("contact_external_id", _attr("contact.external_id")),
-    Column("occurred_at", _attr("occurred_at"), ColumnType.DATETIME),
+    Column("customer_external_id", "customer__external_id"),
+    Column("contact_external_id", "contact__external_id"),
+    Column("occurred_at", "occurred_at", ColumnType.DATETIME),
     *_fields("channel direction subject outcome notes"),
-    Column("user", _attr("user.username")),
+    Column("user", "user__username"),
 ]
-
-
-def _prepare_interactions(qs: QuerySet[Any]) -> QuerySet[Any]:
-    return qs.select_related("customer", "contact", "user").order_by("pk")
 
 
 #: The kinds of record an export can be made of, by their name in URLs and on the CLI.
@@ -285,7 +292,8 @@ KINDS: dict[str, ExportKind] = {
             customer_list,
             CustomerFilterSet,
             CUSTOMER_COLUMNS,
-            prepare=_prepare_customers,
+            extra_values=("pk", "custom_fields"),
+            enrich=_attach_tags,
             extra_columns=_custom_field_columns,
         ),
         ExportKind(
@@ -295,7 +303,6 @@ KINDS: dict[str, ExportKind] = {
             contact_list,
             ContactFilterSet,
             CONTACT_COLUMNS,
-            prepare=lambda qs: qs.select_related("customer").order_by("pk"),
         ),
         ExportKind(
             "products",
@@ -312,7 +319,7 @@ KINDS: dict[str, ExportKind] = {
             order_list,
             OrderFilterSet,
             ORDER_COLUMNS,
-            prepare=_prepare_orders,
+            enrich=_attach_lines,
             explode=_order_rows,
         ),
         ExportKind(
@@ -322,7 +329,6 @@ KINDS: dict[str, ExportKind] = {
             interaction_list,
             InteractionFilterSet,
             INTERACTION_COLUMNS,
-            prepare=_prepare_interactions,
         ),
     )
 }
@@ -358,35 +364,38 @@ def _decimal_text(value: Any) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
+def _text(value: Any) -> str:
+    return neutralise(value if isinstance(value, str) else str(value))
+
+
+#: Column type -> how a present value is written to CSV.
+_CSV_WRITERS: dict[ColumnType, Callable[[Any], str]] = {
+    ColumnType.TEXT: _text,
+    ColumnType.NUMBER: _decimal_text,
+    ColumnType.BOOLEAN: lambda value: "true" if value else "false",
+    ColumnType.DATETIME: _iso,
+    ColumnType.DATE: lambda value: value.isoformat(),
+}
+
+#: Column type -> how a present value is written to an XLSX cell.
+_XLSX_WRITERS: dict[ColumnType, Callable[[Any], Any]] = {
+    ColumnType.TEXT: lambda value: xlsx_escape(_text(value)),
+    ColumnType.NUMBER: lambda value: value,  # Decimal and int are numeric cells
+    ColumnType.BOOLEAN: bool,
+    # Text, not a date cell: Excel dates have no time zone and would lose the offset.
+    ColumnType.DATETIME: _iso,
+    ColumnType.DATE: lambda value: value.isoformat(),
+}
+
+
 def csv_cell(value: Any, type: ColumnType) -> str:
     """One value as CSV text (empty for no value); text is neutralised, numbers are not."""
-    if value is None:
-        return ""
-    if type is ColumnType.NUMBER:
-        return _decimal_text(value)
-    if type is ColumnType.BOOLEAN:
-        return "true" if value else "false"
-    if type is ColumnType.DATETIME:
-        return _iso(value)
-    if type is ColumnType.DATE:
-        return value.isoformat()
-    return neutralise(str(value))
+    return "" if value is None else _CSV_WRITERS[type](value)
 
 
 def xlsx_cell(value: Any, type: ColumnType) -> Any:
     """One value for an XLSX cell: numbers and booleans typed, everything else text."""
-    if value is None:
-        return None
-    if type is ColumnType.NUMBER:
-        return value  # Decimal and int are numeric cells
-    if type is ColumnType.BOOLEAN:
-        return bool(value)
-    if type is ColumnType.DATETIME:
-        # Text, not a date cell: Excel dates have no time zone and would lose the offset.
-        return _iso(value)
-    if type is ColumnType.DATE:
-        return value.isoformat()
-    return xlsx_escape(neutralise(str(value)))
+    return None if value is None else _XLSX_WRITERS[type](value)
 
 
 # --- Running an export --------------------------------------------------------------------
@@ -441,7 +450,7 @@ def export_queryset(
             )
         # A filter across a many-to-many (tags) can repeat a record; select by key instead.
         queryset = queryset.filter(pk__in=filterset.qs.values("pk"))
-    return spec.prepare(queryset)
+    return queryset.order_by("pk")
 
 
 def _query_dict(filters: Mapping[str, list[str]]) -> Any:
@@ -451,6 +460,17 @@ def _query_dict(filters: Mapping[str, list[str]]) -> Any:
     for key, values in filters.items():
         data.setlist(key, values)
     return data
+
+
+def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[Batch]:
+    batch: Batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @dataclass
@@ -483,13 +503,32 @@ class Export:
     def header(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    def records(self) -> Iterator[Any]:
-        """The file rows in order, read chunk by chunk from the database."""
-        for obj in self.queryset.iterator(chunk_size=CHUNK_SIZE):
-            if self.kind.explode is None:
-                yield obj
-            else:
-                yield from self.kind.explode(obj)
+    def records(self) -> Iterator[dict[str, Any]]:
+        """The file rows in key order, read chunk by chunk as plain values."""
+        spec = self.kind
+        paths = [*spec.extra_values, *(c.path for c in self.columns if c.path)]
+        rows = self.queryset.values(*dict.fromkeys(paths)).iterator(chunk_size=CHUNK_SIZE)
+        for batch in _batches(rows, CHUNK_SIZE):
+            if spec.enrich is not None:
+                spec.enrich(batch)
+            for row in batch:
+                if spec.explode is None:
+                    yield row
+                else:
+                    yield from spec.explode(row)
+
+    def _cells(self, writers: Mapping[ColumnType, Callable[[Any], Any]], empty: Any) -> Any:
+        """A function turning a row into its list of cells for one file format."""
+        plan = [(c.getter(), writers[c.type]) for c in self.columns]
+
+        def cells(row: dict[str, Any]) -> list[Any]:
+            values = []
+            for get, write in plan:
+                value = get(row)
+                values.append(empty if value is None else write(value))
+            return values
+
+        return cells
 
     def _counted(self, rows: Iterator[Any]) -> Iterator[Any]:
         for row in rows:
@@ -506,9 +545,9 @@ class Export:
         yield "\ufeff".encode() + buffer.getvalue().encode("utf-8")
         buffer.seek(0)
         buffer.truncate()
-        columns = [(c.get, c.type) for c in self.columns]
+        cells = self._cells(_CSV_WRITERS, "")
         for row in self._counted(self.records()):
-            writer.writerow([csv_cell(get(row), type) for get, type in columns])
+            writer.writerow(cells(row))
             if buffer.tell() > 65536:
                 yield buffer.getvalue().encode("utf-8")
                 buffer.seek(0)
@@ -524,7 +563,7 @@ class Export:
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(self.kind.name)
         sheet.append(self.header)
-        columns = [(c.get, c.type) for c in self.columns]
+        cells = self._cells(_XLSX_WRITERS, None)
         for row in self._counted(self.records()):
             if self.rows_written > XLSX_MAX_ROWS:
                 raise ValidationError(
@@ -534,7 +573,7 @@ class Export:
                     )
                     % {"max": f"{XLSX_MAX_ROWS:,}"}
                 )
-            sheet.append([xlsx_cell(get(row), type) for get, type in columns])
+            sheet.append(cells(row))
         workbook.save(target)
         self.finish()
 

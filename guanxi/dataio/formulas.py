@@ -28,8 +28,13 @@ def needs_quote(text: str) -> bool:
     return stripped.startswith(FORMULA_TRIGGERS)
 
 
+_FIRST = frozenset((*FORMULA_TRIGGERS, QUOTE))
+
+
 def neutralise(text: str) -> str:
     """The text as written to a CSV or XLSX cell: quoted if a spreadsheet could run it."""
+    if not text or text[0] not in _FIRST:  # the common case, checked first: exports are big
+        return text
     return QUOTE + text if needs_quote(text) else text
 
 

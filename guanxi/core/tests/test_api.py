@@ -53,7 +53,7 @@ def _routed_viewsets(patterns: list[URLPattern | URLResolver]) -> set[type]:
 def test_every_routed_viewset_declares_its_object_type():
     # walked through the URL resolver: core may not import the apps' API modules
     viewsets = _routed_viewsets(get_resolver().url_patterns)
-    assert len(viewsets) == 7
+    assert len(viewsets) == 7 + 5  # + one export per kind (guanxi.dataio.api.export)
     for viewset in viewsets:
         assert issubclass(viewset, GenericViewSet), viewset
         assert getattr(viewset, "permission_object_type", None) in OBJECT_TYPES, viewset
@@ -62,7 +62,9 @@ def test_every_routed_viewset_declares_its_object_type():
 def test_the_api_root_lists_the_collections(world):
     body = api_client(world.users["analyst"]).get("/api/").json()
     assert set(body) == {
-        "customers", "contacts", "products", "orders", "interactions", "change-log"
+        "customers", "contacts", "products", "orders", "interactions", "change-log",
+        "exports/customers", "exports/contacts", "exports/products", "exports/orders",
+        "exports/interactions",
     }  # fmt: skip
     assert body["customers"].endswith("/api/customers/")
 

@@ -8,28 +8,34 @@ The same engine, scope, filters and audit as the web export
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import viewsets
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
+from rest_framework.viewsets import GenericViewSet
 
+from guanxi.core.permissions import Action
 from guanxi.dataio import exporting
 from guanxi.dataio.exporting import CONTENT_TYPES, ExportFormat
 from guanxi.dataio.views_export import export_response
 
-#: Regular expression of the ``kind`` path segment (only the exportable kinds route here).
-KIND_PATTERN = "|".join(exporting.KINDS)
 
+class ExportViewSet(GenericViewSet):
+    """Download a permission-scoped, filtered list as CSV (streamed) or XLSX.
 
-class ExportViewSet(viewsets.ViewSet):
-    """Download a permission-scoped, filtered list as CSV (streamed) or XLSX."""
+    One subclass per kind (below), so that :class:`~guanxi.core.api.permissions.RolePermission`
+    checks the role's *export* scope on that kind: none answers 403 before anything is read.
+    """
 
+    kind: ClassVar[str] = ""
+    permission_object_type: str | None = None
+    action_permissions: ClassVar[dict[str, str]] = {"list": Action.EXPORT}
     # ``format`` names the file format here, not a DRF renderer; errors are always JSON.
     renderer_classes = [JSONRenderer]
     pagination_class = None
+    filter_backends = ()
 
     def perform_content_negotiation(
         self, request: Request, force: bool = False
@@ -37,19 +43,39 @@ class ExportViewSet(viewsets.ViewSet):
         renderer = JSONRenderer()
         return renderer, renderer.media_type
 
-    @extend_schema(
-        operation_id="exports_retrieve",
-        summary="Export a list as CSV or XLSX",
+    def list(self, request: Request) -> Any:
+        """The file; filters are the list's query parameters."""
+        export = exporting.start_export(
+            actor=request.user,
+            kind=self.kind,
+            format=request.query_params.get("format") or ExportFormat.CSV,
+            params=request.query_params,
+            source="api",
+            request=request,
+        )
+        return export_response(export)
+
+
+def _own_list() -> Any:
+    # A function object of its own per kind: extend_schema annotates the function itself.
+    def list(self: ExportViewSet, request: Request) -> Any:
+        return ExportViewSet.list(self, request)
+
+    list.__doc__ = ExportViewSet.list.__doc__
+    return list
+
+
+def _viewset(kind: str) -> type[ExportViewSet]:
+    spec = exporting.KINDS[kind]
+    schema = extend_schema(
+        operation_id=f"exports_{kind}",
+        summary=f"Export {kind} as CSV or XLSX",
         description=(
-            "Rows are those of the kind's list that the user may export (403 without export "
-            "scope), filtered by the same query parameters as the list. Columns are the "
-            "import's column names; text that a spreadsheet would run as a formula is "
-            "prefixed with a single quote."
+            f"The {kind} the user may export (403 without export scope), filtered by the same "
+            f"query parameters as /api/{kind}/. Columns are the import's column names; text "
+            "that a spreadsheet would run as a formula is prefixed with a single quote."
         ),
         parameters=[
-            OpenApiParameter(
-                "kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(exporting.KINDS)
-            ),
             OpenApiParameter(
                 "format",
                 OpenApiTypes.STR,
@@ -63,20 +89,18 @@ class ExportViewSet(viewsets.ViewSet):
             (200, CONTENT_TYPES[ExportFormat.XLSX]): OpenApiResponse(OpenApiTypes.BINARY),
         },
     )
-    def list(self, request: Request, kind: str) -> Any:
-        """The file; filters are the list's query parameters."""
-        export = exporting.start_export(
-            actor=request.user,
-            kind=kind,
-            format=request.query_params.get("format") or ExportFormat.CSV,
-            params=request.query_params,
-            source="api",
-            request=request,
-        )
-        return export_response(export)
+    name = f"{kind.capitalize()}ExportViewSet"
+    attrs = {
+        "kind": kind,
+        "permission_object_type": spec.object_type,
+        "__doc__": f"Download the {kind} the user may export as CSV or XLSX.",
+        "__module__": __name__,
+        "list": schema(_own_list()),
+    }
+    return type(name, (ExportViewSet,), attrs)
 
 
 #: ``(prefix, viewset, basename)`` for the router in :mod:`guanxi.api_urls`.
 export_routes: list[tuple[str, Any, str]] = [
-    (f"exports/(?P<kind>{KIND_PATTERN})", ExportViewSet, "export"),
+    (f"exports/{kind}", _viewset(kind), f"export-{kind}") for kind in exporting.KINDS
 ]
