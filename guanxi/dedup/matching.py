@@ -11,10 +11,11 @@ functions score a page of customers or a million-row base.
   Chinese CRM meets: spaces, dashes, dots and parentheses stripped, ``00`` as ``+``, a
   trunk ``(0)`` after a country code dropped, Chinese mobiles ``1[3-9]xxxxxxxxx`` and
   landlines ``0xx-xxxxxxxx`` given ``+86``, ten-digit numbers of US/Canadian customers
-  ``+1``. The ``phonenumbers`` library would validate every numbering plan, but it adds a
-  dependency of several megabytes and parses about 30x slower; duplicate detection needs
-  only a canonical form that makes equal numbers equal, so a number we cannot place gets no
-  phone key rather than a wrong one (see docs/adr/0008-duplicates-and-merge.md).
+  ``+1``. The ``phonenumbers`` library (9.0.43) would validate every numbering plan, but
+  it installs 48 MB and parses about ten times slower (65 us against 4-7 us per number,
+  ``benchmarks/dedup_candidates.py``); duplicate detection needs only a canonical form that
+  makes equal numbers equal, so a number we cannot place gets no phone key rather than a
+  wrong one (see docs/adr/0008-duplicates-and-merge.md).
 * **Names**: NFKC (full-width to half-width), case-folded, punctuation and spaces removed,
   legal-form suffixes stripped (有限公司, 股份有限公司, 集团, Co., Ltd., Inc., LLC ...);
   similarity is the Dice coefficient of character bigrams, which works for Chinese names
@@ -32,6 +33,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 
@@ -139,6 +141,8 @@ _CJK_SUFFIXES = tuple(
         reverse=True,
     )
 )
+#: One or more legal-form suffixes at the end (longest alternatives first).
+_CJK_SUFFIX_RE = re.compile("(?:" + "|".join(map(re.escape, _CJK_SUFFIXES)) + ")+$")
 _LATIN_SUFFIXES = {
     "co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited", "llc",
     "plc", "gmbh", "ag", "sa", "srl", "bv", "pte", "pty", "group", "holdings", "the",
@@ -152,7 +156,9 @@ def normalize_name(value: str | None) -> str:
     >>> normalize_name("上海恒信贸易有限公司"), normalize_name("ACME Trading Co., Ltd.")
     ('上海恒信贸易', 'acmetrading')
     """
-    text = unicodedata.normalize("NFKC", value or "").casefold()
+    if not value:
+        return ""
+    text = unicodedata.normalize("NFKC", value).casefold()
     words = [w for w in _NON_WORD.split(text) if w]
     # Latin legal forms are whole words at the end (or "the" in front).
     while len(words) > 1 and words[-1] in _LATIN_SUFFIXES:
@@ -160,14 +166,9 @@ def normalize_name(value: str | None) -> str:
     while len(words) > 1 and words[0] == "the":
         words.pop(0)
     compact = "".join(words)
-    stripped = True
-    while stripped:
-        stripped = False
-        for suffix in _CJK_SUFFIXES:
-            if compact.endswith(suffix) and len(compact) > len(suffix):
-                compact = compact[: -len(suffix)]
-                stripped = True
-                break
+    match = _CJK_SUFFIX_RE.search(compact)
+    if match and match.start() > 0:
+        compact = compact[: match.start()]
     return compact
 
 
@@ -192,6 +193,7 @@ def name_similarity(a: str, b: str, *, normalized: bool = False) -> float:
 _REGION_SUFFIXES = ("特别行政区", "自治区", "省", "市", "区", "县")
 
 
+@lru_cache(maxsize=8192)
 def normalize_region(value: str | None) -> str:
     """A province or city without its administrative suffix (上海市 -> 上海), case-folded."""
     text = normalize_name(value)
@@ -249,17 +251,29 @@ class _Prepared:
     phone: str
     city: str
     org_name: str
+    grams: frozenset[str]
 
 
 def _prepare(record: MatchRecord) -> _Prepared:
+    name = normalize_name(record.name)
     return _Prepared(
         record=record,
-        name=normalize_name(record.name),
+        name=name,
         email=normalize_email(record.email),
         phone=normalize_phone(record.phone, record.country),
         city=normalize_region(record.city),
         org_name=normalize_name(record.org_name),
+        grams=frozenset(_bigrams(name)),
     )
+
+
+def _similarity(a: _Prepared, b: _Prepared) -> float:
+    """:func:`name_similarity` on prepared records (bigrams computed once per record)."""
+    if not a.name or not b.name:
+        return 0.0
+    if a.name == b.name:
+        return 1.0
+    return 2 * len(a.grams & b.grams) / (len(a.grams) + len(b.grams))
 
 
 @dataclass(frozen=True)
@@ -327,12 +341,13 @@ def score_pair(a: MatchRecord, b: MatchRecord, *, contacts: bool = False) -> Pai
 def _score(a: _Prepared, b: _Prepared, *, contacts: bool) -> Pair:
     """Combine independent evidence as 1 - prod(1 - e), then apply penalties.
 
-    Evidence: same email 0.9, same phone 0.85, similar names 0.6 x similarity (+0.15 in the
-    same city; for contacts 0.75 x similarity at the same or a similar organization).
-    Penalties: names that do not look alike (< 40%) x0.7, since shared inboxes and
-    switchboards are common; different emails x0.8 and different phones x0.85, since a
-    namesake with other addresses is a different person; a person against an
-    organization x0.8.
+    Evidence: same email 0.9, same phone 0.85, similar names x similarity: 0.7 for
+    organizations (a company name is registered, unique in its jurisdiction), 0.5 for people
+    (namesakes are common: 张伟), +0.15 in the same city; for contacts 0.75 x similarity at
+    the same or a similar organization, else 0.45. Penalties: names that do not look alike
+    (< 40%) x0.7, since shared inboxes and switchboards are common; different emails x0.75
+    and different phones x0.75, since a namesake with other addresses is likely someone
+    else; a person against an organization x0.8.
     """
     reasons: list[Reason] = []
     evidence: list[float] = []
@@ -342,7 +357,7 @@ def _score(a: _Prepared, b: _Prepared, *, contacts: bool) -> Pair:
     if a.phone and a.phone == b.phone:
         evidence.append(0.85)
         reasons.append(Reason("phone", a.phone))
-    similarity = name_similarity(a.name, b.name, normalized=True)
+    similarity = _similarity(a, b)
     same_org = False
     if contacts:
         ra, rb = a.record, b.record
@@ -359,7 +374,8 @@ def _score(a: _Prepared, b: _Prepared, *, contacts: bool) -> Pair:
         if contacts:
             evidence.append((0.75 if same_org else 0.45) * similarity)
         else:
-            weight = 0.6 * similarity
+            organization = "organization" in (a.record.kind, b.record.kind)
+            weight = (0.7 if organization else 0.5) * similarity
             if a.city and a.city == b.city:
                 weight += 0.15
                 reasons.append(Reason("city", a.record.city))
@@ -373,9 +389,9 @@ def _score(a: _Prepared, b: _Prepared, *, contacts: bool) -> Pair:
     if similarity < 0.4:
         score *= 0.7
     if a.email and b.email and a.email != b.email:
-        score *= 0.8
+        score *= 0.75
     if a.phone and b.phone and a.phone != b.phone:
-        score *= 0.85
+        score *= 0.75
     if a.record.kind and b.record.kind and a.record.kind != b.record.kind:
         score *= 0.8
     low, high = sorted((a.record.id, b.record.id))
@@ -424,9 +440,16 @@ def find_pairs(
     prepared = [_prepare(r) for r in records]
     found = []
     for left, right in _candidate_pairs(prepared, contacts):
-        if prepared[left].record.id == prepared[right].record.id:
+        a, b = prepared[left], prepared[right]
+        if a.record.id == b.record.id:
             continue
-        pair = _score(prepared[left], prepared[right], contacts=contacts)
+        if (
+            not (a.email and a.email == b.email)
+            and not (a.phone and a.phone == b.phone)
+            and _similarity(a, b) < NAME_THRESHOLD
+        ):
+            continue  # no evidence at all: most pairs of a name block end here, cheaply
+        pair = _score(a, b, contacts=contacts)
         if pair.score >= threshold:
             found.append(pair)
     found.sort(key=lambda p: (-p.score, p.a, p.b))

@@ -95,3 +95,32 @@ class MergeRecord(models.Model):
     @property
     def is_undone(self) -> bool:
         return self.undone_at is not None
+
+
+class DuplicateCandidate(models.Model):
+    """A precomputed likely-duplicate pair (``guanxi find_duplicates``), for large bases.
+
+    Matching a whole base takes seconds per hundred thousand records, too slow for a page;
+    the command stores every pair over the threshold and the duplicates page keeps only the
+    pairs whose two records the user may see. ``reasons`` holds ``[code, value, percent]``
+    triples (see :class:`guanxi.dedup.matching.Reason`).
+    """
+
+    kind = models.CharField(_("kind"), max_length=10, choices=MergeKind.choices)
+    a_id = models.BigIntegerField()
+    b_id = models.BigIntegerField()
+    score = models.FloatField(_("score"))
+    reasons = models.JSONField(_("reasons"), default=list)
+    computed_at = models.DateTimeField(_("computed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("duplicate candidate")
+        verbose_name_plural = _("duplicate candidates")
+        ordering = ["-score", "a_id", "b_id"]
+        indexes = [models.Index(fields=["kind", "-score"])]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "a_id", "b_id"], name="one_candidate_per_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.a_id}~{self.b_id} ({self.score:.2f})"

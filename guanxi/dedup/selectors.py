@@ -17,12 +17,28 @@ from guanxi.customers.models import Contact, Customer, CustomerConsent
 from guanxi.customers.selectors import contact_list, customer_list
 
 from . import matching
-from .models import MergeKind, MergeRecord
+from .models import DuplicateCandidate, MergeKind, MergeRecord
 
 
-def customer_match_records(*, user: Any) -> list[matching.MatchRecord]:
-    """The customers the user may see, as matching input."""
-    rows = customer_list(user=user).values_list(
+def match_records(*, kind: str, queryset: QuerySet[Any]) -> list[matching.MatchRecord]:
+    """The customers or contacts of ``queryset`` as matching input (one narrow read)."""
+    if kind == MergeKind.CONTACT:
+        contacts = queryset.values_list(
+            "pk", "name", "email", "phone", "customer_id", "customer__name", "customer__country"
+        )
+        return [
+            matching.MatchRecord(
+                id=pk,
+                name=name,
+                email=email,
+                phone=phone,
+                country=country,
+                org_id=org_id,
+                org_name=org_name,
+            )
+            for pk, name, email, phone, org_id, org_name, country in contacts.iterator(5000)
+        ]
+    customers = queryset.values_list(
         "pk", "name", "email", "phone", "city", "province", "country", "kind"
     )
     return [
@@ -34,35 +50,47 @@ def customer_match_records(*, user: Any) -> list[matching.MatchRecord]:
             city=city,
             province=province,
             country=country,
-            kind=kind,
+            kind=record_kind,
         )
-        for pk, name, email, phone, city, province, country, kind in rows.iterator(chunk_size=5000)
+        for pk, name, email, phone, city, province, country, record_kind in customers.iterator(5000)
     ]
+
+
+def customer_match_records(*, user: Any) -> list[matching.MatchRecord]:
+    """The customers the user may see, as matching input."""
+    return match_records(kind=MergeKind.CUSTOMER, queryset=customer_list(user=user))
 
 
 def contact_match_records(*, user: Any) -> list[matching.MatchRecord]:
     """The contacts the user may see, with their organization, as matching input."""
-    rows = contact_list(user=user).values_list(
-        "pk", "name", "email", "phone", "customer_id", "customer__name", "customer__country"
-    )
-    return [
-        matching.MatchRecord(
-            id=pk,
-            name=name,
-            email=email,
-            phone=phone,
-            country=country,
-            org_id=org_id,
-            org_name=org_name,
-        )
-        for pk, name, email, phone, org_id, org_name, country in rows.iterator(chunk_size=5000)
-    ]
+    return match_records(kind=MergeKind.CONTACT, queryset=contact_list(user=user))
+
+
+#: Scopes up to this size are matched on demand (about 2 s); larger ones read the pairs
+#: precomputed by ``guanxi find_duplicates`` when there are any.
+ON_DEMAND_LIMIT = 20_000
 
 
 def duplicate_groups(
     *, user: Any, kind: str, threshold: float = matching.DEFAULT_THRESHOLD
 ) -> list[matching.Group]:
-    """Likely duplicate groups of customers or contacts among those the user may see."""
+    """Likely duplicate groups of customers or contacts among those the user may see.
+
+    Computed on demand for scopes up to :data:`ON_DEMAND_LIMIT` records; above it, taken
+    from the precomputed pairs whose two records are both in the user's scope (records
+    merged or deleted since the last run drop out; new ones appear after the next run).
+    """
+    scope = scoped_records(user=user, kind=kind)
+    precomputed = DuplicateCandidate.objects.filter(kind=kind, score__gte=threshold)
+    if scope.count() > ON_DEMAND_LIMIT and precomputed.exists():
+        ids = scope.values("pk")
+        rows = precomputed.filter(a_id__in=ids, b_id__in=ids).values_list(
+            "a_id", "b_id", "score", "reasons"
+        )
+        return matching.group_pairs(
+            matching.Pair(a, b, score, tuple(matching.Reason(*r) for r in reasons))
+            for a, b, score, reasons in rows.iterator(chunk_size=5000)
+        )
     if kind == MergeKind.CONTACT:
         return matching.find_groups(
             contact_match_records(user=user), contacts=True, threshold=threshold

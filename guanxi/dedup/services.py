@@ -36,8 +36,8 @@ from guanxi.core.permissions import Action, ensure_allowed
 from guanxi.customers.models import Contact, Customer, CustomerConsent, Tag
 from guanxi.customers.services import CONTACT_EDITABLE, CUSTOMER_EDITABLE
 
-from .models import MergeKind, MergeRecord
-from .selectors import moving_relations
+from .models import DuplicateCandidate, MergeKind, MergeRecord
+from .selectors import match_records, moving_relations
 
 #: At most this many records merged into a survivor at once (a merge is a reviewed decision).
 MAX_OTHERS = 10
@@ -743,3 +743,41 @@ def merged_customer_ids(customer: Customer) -> set[int]:
         found |= new
         frontier = new
     return found
+
+
+# --- Precomputed candidates -----------------------------------------------------------------
+
+
+def duplicate_candidates_refresh(*, kind: str) -> int:
+    """Recompute every likely-duplicate pair of ``kind`` over the whole base; return the count.
+
+    A system job (``guanxi find_duplicates``), not a user's read: the duplicates page keeps
+    only the pairs whose two records its user may see. Replaces the previous results in one
+    transaction, so the page never shows a half-written set.
+    """
+    from . import matching
+
+    if kind == MergeKind.CONTACT:
+        queryset: Any = Contact.objects.filter(customer__deleted_at__isnull=True)
+    else:
+        queryset = Customer.objects.all()
+    records = match_records(kind=kind, queryset=queryset)
+    pairs = matching.find_pairs(records, contacts=kind == MergeKind.CONTACT)
+    now = timezone.now()
+    with transaction.atomic():
+        DuplicateCandidate.objects.filter(kind=kind).delete()
+        DuplicateCandidate.objects.bulk_create(
+            (
+                DuplicateCandidate(
+                    kind=kind,
+                    a_id=pair.a,
+                    b_id=pair.b,
+                    score=pair.score,
+                    reasons=[[r.code, r.value, r.percent] for r in pair.reasons],
+                    computed_at=now,
+                )
+                for pair in pairs
+            ),
+            batch_size=2000,
+        )
+    return len(pairs)
