@@ -15,8 +15,10 @@ from numpy.typing import ArrayLike, NDArray
 FloatArray = NDArray[np.float64]
 
 
-def _customers(count: int) -> str:
-    return f"{count} customer" if count == 1 else f"{count} customers"
+def counted(count: int | np.integer, noun: str = "customer") -> str:
+    """``"1 customer"``, ``"3 customers"``: counts in error messages read as English."""
+    number = int(count)
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def as_float_array(values: ArrayLike, name: str) -> FloatArray:
@@ -31,7 +33,7 @@ def as_float_array(values: ArrayLike, name: str) -> FloatArray:
         raise ValueError(f"{name} must be a one-dimensional list of values, one per customer")
     bad = ~np.isfinite(array)
     if bad.any():
-        raise ValueError(f"{name} is missing or not a finite number for {_customers(bad.sum())}")
+        raise ValueError(f"{name} is missing or not a finite number for {counted(bad.sum())}")
     return array
 
 
@@ -69,27 +71,25 @@ def check_rfm(
     same_length(frequency=x, recency=tx, T=t, weights=w)
     problems: list[str] = []
     if (x < 0).any():
-        problems.append(f"frequency is negative for {_customers((x < 0).sum())}")
+        problems.append(f"frequency is negative for {counted((x < 0).sum())}")
     if integer_frequency and (x != np.round(x)).any():
-        problems.append(
-            f"frequency is not a whole number for {_customers((x != np.round(x)).sum())}"
-        )
+        problems.append(f"frequency is not a whole number for {counted((x != np.round(x)).sum())}")
     if (tx < 0).any():
-        problems.append(f"recency is negative for {_customers((tx < 0).sum())}")
+        problems.append(f"recency is negative for {counted((tx < 0).sum())}")
     if (t < 0).any():
-        problems.append(f"T (the customer's age) is negative for {_customers((t < 0).sum())}")
+        problems.append(f"T (the customer's age) is negative for {counted((t < 0).sum())}")
     # Tolerate rounding in files that print recency and T with two decimals.
     too_recent = tx > t * (1 + 1e-9) + 1e-12
     if too_recent.any():
-        problems.append(f"recency is larger than T for {_customers(too_recent.sum())}")
+        problems.append(f"recency is larger than T for {counted(too_recent.sum())}")
     ghost = (x == 0) & (tx > 0)
     if ghost.any():
         problems.append(
-            f"recency is positive but frequency is 0 for {_customers(ghost.sum())} "
+            f"recency is positive but frequency is 0 for {counted(ghost.sum())} "
             "(recency is the age at the last repeat purchase)"
         )
     if (w < 0).any():
-        problems.append(f"weights are negative for {_customers((w < 0).sum())}")
+        problems.append(f"weights are negative for {counted((w < 0).sum())}")
     elif w.sum() <= 0:
         problems.append("the weights add up to zero")
     if problems:

@@ -89,9 +89,14 @@ def pareto_grades(
     grades = np.full(len(v), labels[-1], dtype="<U1")
     if total <= 0:
         return grades
-    # Larger value first; equal values keep input order (stable) so grading is deterministic.
+    # Larger value first. Equal values share the grade of the first of them, so identical
+    # customers never land in different grades and the input order does not matter.
     order = np.argsort(-v, kind="stable")
-    before = (np.cumsum(v[order]) - v[order]) / total
+    ranked = v[order]
+    before = (np.cumsum(ranked) - ranked) / total
+    starts = np.ones(len(ranked), dtype=bool)
+    starts[1:] = ranked[1:] != ranked[:-1]
+    before = before[np.maximum.accumulate(np.where(starts, np.arange(len(ranked)), 0))]
     level = np.searchsorted(cuts, before, side="right")
     grades[order] = np.asarray(list(labels))[level]
     return grades
@@ -173,8 +178,10 @@ def scale_to_unit(
     """Min-max scale to 0..1 (NaN kept); give ``low``/``high`` to fix the range across runs."""
     v = np.asarray(values, dtype=np.float64)
     finite = v[np.isfinite(v)]
-    lo = float(finite.min()) if low is None and len(finite) else float(low or 0.0)
-    hi = float(finite.max()) if high is None and len(finite) else float(high or 1.0)
+    # An explicit bound wins even when it is 0; otherwise the data's range (or 0..1).
+    data_low, data_high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    lo = data_low if low is None else float(low)
+    hi = data_high if high is None else float(high)
     if hi <= lo:
         return np.where(np.isfinite(v), 1.0, np.nan)
     return np.asarray(np.clip((v - lo) / (hi - lo), 0.0, 1.0), dtype=np.float64)

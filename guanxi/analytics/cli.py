@@ -124,7 +124,6 @@ def _command_fit(args: argparse.Namespace) -> int:
 
 
 def _command_score(args: argparse.Namespace) -> int:
-    import numpy as np
 
     header, rows = _read(args.input)
     model = _fit(args, header, rows, args.model)
@@ -133,14 +132,18 @@ def _command_score(args: argparse.Namespace) -> int:
     age = _column(header, rows, args.T, args.input)
     expected = model.conditional_expected_purchases(args.horizon, frequency, recency, age)
     alive = model.probability_alive(frequency, recency, age)
-    if args.monetary in header:
-        monetary = _column(header, rows, args.monetary, args.input)
-        from guanxi.analytics.btyd import GammaGammaModel
+    if args.monetary not in header:
+        raise SystemExit(
+            f"guanxi analytics: error: {args.input} has no spend column {args.monetary!r}, "
+            "which CLV needs (columns: " + ", ".join(header) + "); name it with --monetary"
+        )
+    monetary = _column(header, rows, args.monetary, args.input)
+    weights = _column(header, rows, args.weights, args.input) if args.weights else None
+    from guanxi.analytics.btyd import GammaGammaModel
 
-        spend_model = GammaGammaModel().fit(frequency, monetary)
-        spend = spend_model.conditional_expected_average_spend(frequency, monetary)
-    else:
-        spend = np.ones_like(frequency)
+    # Gamma-Gamma keeps the repeat customers itself; weights count customers per row.
+    spend_model = GammaGammaModel().fit(frequency, monetary, weights)
+    spend = spend_model.conditional_expected_average_spend(frequency, monetary)
     clv = model.customer_lifetime_value(
         frequency,
         recency,
@@ -155,9 +158,10 @@ def _command_score(args: argparse.Namespace) -> int:
         writer.writerow([*header, "expected_purchases", "p_alive", "expected_spend", "clv"])
         for row, e, a, s, c in zip(rows, expected, alive, spend, clv, strict=True):
             writer.writerow([*row, f"{e:.6g}", f"{a:.6g}", f"{s:.6g}", f"{c:.6g}"])
+    represented = f" (standing for {weights.sum():,.0f} customers)" if weights is not None else ""
     print(
-        f"scored {len(rows)} customers with {args.model} over {args.horizon:g} periods "
-        f"-> {args.output}"
+        f"scored {len(rows):,} rows{represented} with {args.model} over {args.horizon:g} "
+        f"periods -> {args.output}"
     )
     return 0
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from guanxi.analytics._validation import FloatArray, as_float_array, same_length
+from guanxi.analytics._validation import FloatArray, as_float_array, counted, same_length
 
 #: (segment, (R low, R high), (FM low, FM high)) for five-point scores; first match wins.
 SEGMENT_RULES: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
@@ -121,7 +121,7 @@ def rfm_scores(
     mon = as_float_array(monetary, "monetary")
     same_length(recency=rec, frequency=freq, monetary=mon)
     if (rec < 0).any():
-        raise ValueError(f"recency is negative for {(rec < 0).sum()} customers")
+        raise ValueError(f"recency is negative for {counted((rec < 0).sum())}")
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != (3,) or (w < 0).any() or w.sum() <= 0:
         raise ValueError("weights must be three non-negative numbers, not all zero")
@@ -132,6 +132,9 @@ def rfm_scores(
     if bins == 5:
         r5, f5, m5 = r, f, m
     else:
-        r5, f5, m5 = (1 + np.floor((s - 1) * 5 / bins).astype(np.int64) for s in (r, f, m))
+        # Linear map of 1..bins onto 1..5, so the best score of any scale reaches 5.
+        r5, f5, m5 = (
+            1 + np.floor((s - 1) * 4 / (bins - 1) + 0.5).astype(np.int64) for s in (r, f, m)
+        )
     fm = np.floor((f5 + m5) / 2 + 0.5).astype(np.int64)
     return RFMScores(r, f, m, np.asarray(score, dtype=np.float64), segment_of(r5, fm))

@@ -71,8 +71,10 @@ def loyalty_index(
         raise ValueError("repeat_saturation must be positive")
     parts: dict[str, float] = {}
     if repeat_purchases is not None:
-        if repeat_purchases < 0:
-            raise ValueError("repeat purchases must not be negative")
+        if not math.isfinite(float(repeat_purchases)) or repeat_purchases < 0:
+            raise ValueError(
+                f"repeat purchases must be a number of zero or more, got {repeat_purchases!r}"
+            )
         parts["repeat_purchases"] = min(float(repeat_purchases) / repeat_saturation, 1.0)
     for name, raw in (
         ("share_of_requirement", share_of_requirement),

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from guanxi.analytics._validation import FloatArray
+from guanxi.analytics._validation import FloatArray, counted
 
 PERIODS = ("D", "W", "M")
 # Length of each period in days, to express durations in another unit ("M" is the mean
@@ -150,14 +150,18 @@ def summarize_transactions(
         raise ValueError("there are no transactions to summarize")
     if np.issubdtype(t.dtype, np.datetime64):
         if np.isnat(t).any():
-            raise ValueError(f"the date is missing for {np.isnat(t).sum()} transactions")
+            raise ValueError(f"the date is missing for {counted(np.isnat(t).sum(), 'transaction')}")
     elif np.issubdtype(t.dtype, np.number) and not np.isfinite(t).all():
-        raise ValueError(f"the time is missing for {(~np.isfinite(t)).sum()} transactions")
+        raise ValueError(
+            f"the time is missing for {counted((~np.isfinite(t)).sum(), 'transaction')}"
+        )
     amt = np.zeros(len(cust)) if amount is None else np.asarray(amount, dtype=np.float64)
     if amt.shape != cust.shape:
         raise ValueError("amount needs one value per transaction")
     if not np.isfinite(amt).all():
-        raise ValueError(f"the amount is missing for {(~np.isfinite(amt)).sum()} transactions")
+        raise ValueError(
+            f"the amount is missing for {counted((~np.isfinite(amt)).sum(), 'transaction')}"
+        )
 
     occ, dated = _occasions(t, period)
     end = _cutoff(observation_end, t, period, int(occ.max()))

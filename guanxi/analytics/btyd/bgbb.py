@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike
 from scipy.special import betaln, gammaln, logsumexp
 
 from guanxi.analytics._special import log_binomial
-from guanxi.analytics._validation import FloatArray, as_float_array, check_rfm
+from guanxi.analytics._validation import FloatArray, as_float_array, check_rfm, counted
 from guanxi.analytics.btyd.base import TransactionModel
 
 
@@ -47,7 +47,7 @@ def check_bgbb(
     if (tx != np.round(tx)).any() or (n != np.round(n)).any():
         problems.append("recency and the number of opportunities must be whole numbers for BG/BB")
     if (x > tx).any():
-        problems.append(f"frequency is larger than recency for {(x > tx).sum()} customers")
+        problems.append(f"frequency is larger than recency for {counted((x > tx).sum())}")
     if ((x > 0) & (tx == 0)).any():
         problems.append("recency must be the opportunity of the last transaction (>= 1) when x > 0")
     if problems:

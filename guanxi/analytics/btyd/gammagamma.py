@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
-from guanxi.analytics._validation import FloatArray, as_float_array, same_length
+from guanxi.analytics._validation import FloatArray, as_float_array, counted, same_length
 from guanxi.analytics.btyd.base import IntArray, MaximumLikelihoodModel
 
 
@@ -51,13 +51,13 @@ def check_spend(
     w = np.ones_like(x) if weights is None else as_float_array(weights, "weights")
     same_length(frequency=x, monetary_value=m, weights=w)
     if (x < 0).any():
-        raise ValueError(f"frequency is negative for {(x < 0).sum()} customers")
+        raise ValueError(f"frequency is negative for {counted((x < 0).sum())}")
     repeat = x > 0
     bad = repeat & (m <= 0)
     if bad.any():
         raise ValueError(
             f"amounts must be positive for Gamma-Gamma: monetary_value is zero or negative for "
-            f"{bad.sum()} customers with repeat purchases (remove returns or refunds first)"
+            f"{counted(bad.sum())} with repeat purchases (remove returns or refunds first)"
         )
     if not repeat.any():
         raise ValueError("Gamma-Gamma needs customers with repeat purchases (frequency > 0)")
@@ -191,7 +191,7 @@ class GammaGammaModel(MaximumLikelihoodModel):
         m = as_float_array(monetary_value, "monetary_value")
         same_length(frequency=x, monetary_value=m)
         if (x < 0).any():
-            raise ValueError(f"frequency is negative for {(x < 0).sum()} customers")
+            raise ValueError(f"frequency is negative for {counted((x < 0).sum())}")
         if ((x > 0) & (m < 0)).any():
             raise ValueError("amounts must be positive for Gamma-Gamma")
         weight = (q - 1) / (p * x + q - 1)

@@ -103,3 +103,36 @@ def test_console_entry_point_runs_without_django(summary_csv):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["model"] == "bgnbd"
+
+
+def test_score_refuses_to_value_customers_without_a_spend_column(tmp_path):
+    # given a summary without any spend column
+    path = tmp_path / "no_spend.csv"
+    path.write_text("frequency,recency,T\n2,30.0,39.0\n0,0,39.0\n")
+    # when / then: CLV in money needs spend, so the command says which column is missing
+    with pytest.raises(SystemExit, match="no spend column 'monetary_value'"):
+        main(["score", "--input", str(path), "--horizon", "52", "--output", str(tmp_path / "o")])
+
+
+def test_score_fits_spend_with_the_row_weights(tmp_path, capsys):
+    # given the same three customers once as weighted rows and once row by row
+    weighted = tmp_path / "weighted.csv"
+    weighted.write_text(
+        "frequency,recency,T,monetary_value,n\n"
+        "2,30,39,20.0,3\n1,10,39,35.0,1\n0,0,39,0,2\n4,38,39,12.5,2\n3,20,39,50.0,1\n"
+    )
+    expanded = tmp_path / "expanded.csv"
+    rows = [line.rsplit(",", 1) for line in weighted.read_text().splitlines()[1:]]
+    expanded.write_text(
+        "frequency,recency,T,monetary_value\n"
+        + "".join(f"{row}\n" * int(count) for row, count in rows)
+    )
+    out_w, out_e = tmp_path / "w.csv", tmp_path / "e.csv"
+    base = ["score", "--horizon", "10"]
+    assert main([*base, "--input", str(weighted), "--weights", "n", "--output", str(out_w)]) == 0
+    assert "standing for 9 customers" in capsys.readouterr().out
+    assert main([*base, "--input", str(expanded), "--output", str(out_e)]) == 0
+    spend_w = {r["monetary_value"]: r["expected_spend"] for r in csv.DictReader(out_w.open())}
+    spend_e = {r["monetary_value"]: r["expected_spend"] for r in csv.DictReader(out_e.open())}
+    for value, spend in spend_w.items():
+        assert float(spend) == pytest.approx(float(spend_e[value]), rel=1e-4)

@@ -141,7 +141,7 @@ def test_unfitted_model_and_bad_parameters():
 def test_summary_errors_and_periods():
     with pytest.raises(ValueError, match="period must be one of"):
         summarize_transactions([1], [1.0], period="Y")
-    with pytest.raises(ValueError, match="the date is missing for 1 transactions"):
+    with pytest.raises(ValueError, match=r"the date is missing for 1 transaction\b"):
         summarize_transactions([1, 2], np.array(["2024-01-01", "NaT"], dtype="datetime64[D]"))
     with pytest.raises(ValueError, match="monthly periods need dates"):
         summarize_transactions([1], [1.0], period="M")

@@ -148,3 +148,33 @@ def test_kotler_levels_and_tiers():
     up = kotler_level(customer_count=300, unit_margin=0.2, clv=5000, cost_to_keep=1000)
     assert up.value == "proactive"
     assert kotler_level(customer_count=300, unit_margin=0.2, many_customers=200).value == "reactive"
+
+
+def test_rfm_on_a_three_point_scale_still_reaches_every_segment_extreme():
+    # given the best and the worst customer of a base scored on three levels
+    recency = [1.0, 2.0, 3.0, 50.0, 60.0, 70.0]
+    frequency = [9.0, 8.0, 7.0, 1.0, 1.0, 1.0]
+    monetary = [900.0, 800.0, 700.0, 10.0, 10.0, 10.0]
+    # when
+    scores = rfm_scores(recency, frequency, monetary, bins=3)
+    # then the top of the three-point scale maps to 5 and makes a champion
+    assert scores.recency_score.max() == 3
+    assert scores.segment[0] == "champions" and scores.segment[-1] == "lost"
+
+
+def test_identical_customers_share_a_pareto_grade_whatever_the_order():
+    # Xiao Li's 50 identical customers (and one big one) are never split across grades
+    values = np.array([100.0] * 50 + [5000.0])
+    grades = pareto_grades(values)
+    assert len(set(grades[:50])) == 1
+    shuffled = np.random.default_rng(3).permutation(len(values))
+    assert (pareto_grades(values[shuffled]) == grades[shuffled]).all()
+
+
+def test_scale_to_unit_honours_a_zero_upper_bound():
+    assert scale_to_unit([-5.0, -2.0, 0.0], low=-10.0, high=0.0).tolist() == [0.5, 0.8, 1.0]
+
+
+def test_loyalty_index_refuses_a_missing_repeat_count():
+    with pytest.raises(ValueError, match="repeat purchases must be a number"):
+        loyalty_index(repeat_purchases=float("nan"))
