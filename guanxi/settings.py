@@ -220,6 +220,7 @@ SPECTACULAR_SETTINGS = {
         "AssessmentEnum": "guanxi.customers.choices.Assessment",
         "ConsentChannelEnum": "guanxi.customers.choices.ConsentChannel",
         "InteractionChannelEnum": "guanxi.activities.choices.InteractionChannel",
+        "MergeKindEnum": "guanxi.dedup.models.MergeKind",
         "SalesChannelEnum": "guanxi.sales.choices.SalesChannel",
     },
 }
