@@ -28,13 +28,16 @@ class DuplicateViewSet(ScopedViewSet):
     Computed over the records the user may see, so both sides of each group are visible.
     """
 
+    permission_object_type = "customer"
     action_permissions = {"customers": "view", "contacts": "view"}
     serializer_class = DuplicateGroupSerializer
     filter_backends = ()
 
-    @property
-    def permission_object_type(self) -> str:  # type: ignore[override]
-        return "contact" if getattr(self, "action", None) == "contacts" else "customer"
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Contact duplicates need the contact view permission (RolePermission reads this).
+        if self.action == "contacts":
+            self.permission_object_type = "contact"
+        super().initial(request, *args, **kwargs)
 
     def _groups(self, kind: str) -> Response:
         groups = selectors.duplicate_groups(user=self.request.user, kind=kind)
