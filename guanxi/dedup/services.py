@@ -745,6 +745,26 @@ def merged_customer_ids(customer: Customer) -> set[int]:
     return found
 
 
+def merge_records_forget(customer: Customer) -> int:
+    """Remove the merges that hold the customer's data (privacy erase); return how many.
+
+    A merge record keeps before/after snapshots of every customer in it so that it can be
+    undone; once one of them is erased the merge can no longer be undone anyway. Contact
+    merges go with the contacts themselves (cascade).
+    """
+    customer_merges = MergeRecord.objects.filter(kind=MergeKind.CUSTOMER)
+    involved = [
+        record.pk
+        for record in customer_merges.only("pk", "survivor_customer_id", "other_ids")
+        if record.survivor_customer_id == customer.pk
+        or customer.pk in {int(pk) for pk in record.other_ids}
+    ]
+    DuplicateCandidate.objects.filter(kind=MergeKind.CUSTOMER).filter(
+        models.Q(a_id=customer.pk) | models.Q(b_id=customer.pk)
+    ).delete()
+    return MergeRecord.objects.filter(pk__in=involved).delete()[0]
+
+
 # --- Precomputed candidates -----------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ They live above the domain apps because a person's data is spread over all of th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +28,12 @@ PERSONAL_FIELDS = (
     "email", "phone", "address", "notes", "money_note", "authority_note", "need_note",
     "occupation", "age_band", "gender", "income_band", "education", "external_id",
 )  # fmt: skip
+
+
+#: Apps above this one that keep copies of a customer's personal data (the dedup app keeps
+#: merge snapshots for undo) register a function here; each removes its copies and returns
+#: how many records it removed, counted in the erasure receipt under its name.
+ERASE_HOOKS: dict[str, Callable[[Customer], int]] = {}
 
 
 def _anonymize_customer(customer: Customer) -> dict[str, int]:
@@ -53,6 +60,8 @@ def _anonymize_customer(customer: Customer) -> dict[str, int]:
     # Before/after values are personal data too. QuerySet.delete() bypasses
     # ChangeRecord.delete(), which refuses every other path.
     counts["history"] = ChangeRecord.objects.filter(customer_id=customer.pk).delete()[0]
+    for name, forget in ERASE_HOOKS.items():
+        counts[name] = forget(customer)
     return counts
 
 

@@ -20,6 +20,7 @@ from guanxi.customers import services as customer_services
 from guanxi.customers.models import Contact, Customer, CustomerConsent, CustomFieldDefinition
 from guanxi.dedup.models import MergeRecord
 from guanxi.dedup.services import contact_merge, customer_merge, merge_undo, undo_problems
+from guanxi.privacy.services import customer_erase
 from guanxi.sales.models import Order
 from guanxi.sales.services import order_create
 from guanxi.testing import World
@@ -363,3 +364,17 @@ def test_decimal_field_round_trip(three) -> None:
     assert Customer.objects.get(pk=a.pk).credit_limit == Decimal("1234.50")
     merge_undo(actor=admin, merge=merge)
     assert snapshot(Customer.objects.get(pk=a.pk)) == before
+
+
+def test_erasing_a_merged_customer_removes_the_merge_snapshots(three) -> None:
+    # given a merge whose record keeps both customers' personal data for undo
+    admin, a, b, _c = three
+    merge = customer_merge(actor=admin, survivor=a, others=[b], field_choices={})
+    assert "info@hengxin.cn" in str(MergeRecord.objects.get(pk=merge.pk).state)
+    # when the merged-away customer is erased on request
+    receipt = customer_erase(
+        actor=admin, customer=Customer.all_objects.get(pk=b.pk), reason="privacy request 7"
+    )
+    # then no merge record holds its data any more, and the receipt counts it
+    assert not MergeRecord.objects.filter(pk=merge.pk).exists()
+    assert receipt.erased_counts["merge_records"] == 1
