@@ -299,7 +299,7 @@ def _clean_given(obj: models.Model, data: Mapping[str, Any]) -> None:
     errors: dict[str, list[str]] = {}
     for name in data:
         field_ = obj._meta.get_field(name)
-        if field_.is_relation or not isinstance(field_, models.Field):
+        if not isinstance(field_, models.Field) or field_.is_relation:
             continue
         try:
             setattr(obj, field_.attname, field_.clean(getattr(obj, field_.attname), obj))

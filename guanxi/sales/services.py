@@ -245,9 +245,11 @@ def order_import_batch(*, actor: Any, orders: Sequence[OrderImport]) -> list[tup
     customer_ids = sorted({o.customer_id for o in orders})
     customers: dict[int, tuple[Any, Any, Any]] = {}
     for ids in _in_batches(customer_ids):
-        for pk, owner_id, team_id, deleted_at in Customer.all_objects.filter(
-            pk__in=ids
-        ).order_by().values_list("pk", "owner_id", "team_id", "deleted_at"):
+        for pk, owner_id, team_id, deleted_at in (
+            Customer.all_objects.filter(pk__in=ids)
+            .order_by()
+            .values_list("pk", "owner_id", "team_id", "deleted_at")
+        ):
             customers[pk] = (owner_id, team_id, deleted_at)
     # Two steps, each answered from one index whatever the planner's statistics say: the
     # external ids (covering unique index), then the customers of those found (primary key).
@@ -292,9 +294,9 @@ def order_import_batch(*, actor: Any, orders: Sequence[OrderImport]) -> list[tup
                 )
             )
             continue
-        found = existing.get(order.external_id)
-        if found is not None:
-            pk, customer_id = found
+        known = existing.get(order.external_id)
+        if known is not None:
+            pk, customer_id = known
             same = customer_id == order.customer_id and stored_lines.get(pk, set()) == {
                 _line_key(line) for line in order.lines
             }
@@ -401,9 +403,9 @@ def _write_orders(actor: Any, orders: Sequence[OrderImport]) -> set[str] | None:
         ) as copy:
             for row in line_rows:
                 copy.write_row(row)
-        columns = ", ".join(_ORDER_COLUMNS)
+        order_columns = ", ".join(_ORDER_COLUMNS)
         cursor.execute(
-            f'INSERT INTO "{order_table}" ({columns}) SELECT {columns} '  # noqa: S608
+            f'INSERT INTO "{order_table}" ({order_columns}) SELECT {order_columns} '  # noqa: S608
             f'FROM "_import_{order_table}" ON CONFLICT (external_id) DO NOTHING '
             "RETURNING external_id"
         )

@@ -8,3 +8,8 @@ routes: list[tuple[str, Any, str]] = []
 
 # Exports: GET /api/exports/<kind>/?format=csv|xlsx&<filters>.
 routes += export_routes
+
+# Imports: POST /api/imports/ (multipart), GET /api/imports/ and /api/imports/<id>/.
+from guanxi.dataio.api.imports import ImportRunViewSet  # noqa: E402
+
+routes += [("imports", ImportRunViewSet, "import-run")]

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
 from django.utils.translation import gettext as _
 
 #: Prefix of a target that is a customer custom field (``custom:loyalty_card``).
@@ -49,7 +50,9 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "kind": ["kind", "type", "customer type", "account type", "客户类型", "类型"],
         "market": ["market", "市场"],
         "buyer_motive": ["buyer motive", "购买动机", "购买动机类型"],
-        "email": ["email", "e-mail", "email address", "mail", "邮箱", "电子邮箱", "电子邮件", "邮件"],
+        "email": [
+            "email", "e-mail", "email address", "mail", "邮箱", "电子邮箱", "电子邮件", "邮件",
+        ],
         "phone": [
             "phone", "phone number", "telephone", "tel", "mobile", "mobile phone",
             "mobile phone number", "手机", "手机号", "手机号码", "电话", "电话号码", "联系电话",
@@ -121,7 +124,8 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
     },
     "orders": {
         "external_id": [
-            "order", "order number", "order no", "order id", "external id", "ordernumber", "deal id",
+            "order", "order number", "order no", "order id", "external id", "ordernumber",
+            "deal id",
             "record id", "订单号", "订单编号", "单号",
         ],
         "customer_external_id": [
@@ -135,11 +139,17 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "channel": ["channel", "sales channel", "渠道", "销售渠道"],
         "currency": ["currency", "currencyisocode", "币种", "货币"],
         "line_number": ["line", "line number", "line no", "行号", "明细行号", "序号"],
-        "sku": ["sku", "product code", "productcode", "product sku", "产品编码", "商品编码", "货号"],
-        "description": ["description", "product name", "product", "item", "产品名称", "商品名称", "描述"],
+        "sku": [
+            "sku", "product code", "productcode", "product sku", "产品编码", "商品编码", "货号",
+        ],
+        "description": [
+            "description", "product name", "product", "item", "产品名称", "商品名称", "描述",
+        ],
         "quantity": ["quantity", "qty", "数量"],
         "unit_price": ["unit price", "unitprice", "price", "sales price", "单价", "价格"],
-        "amount": ["amount", "line amount", "total", "total price", "totalprice", "金额", "小计", "总价"],
+        "amount": [
+            "amount", "line amount", "total", "total price", "totalprice", "金额", "小计", "总价",
+        ],
     },
     "interactions": {
         **_SHARED_CUSTOMER_REF,
@@ -171,7 +181,7 @@ REQUIRED: dict[str, list[tuple[str, ...]]] = {
 def normalise(header: str) -> str:
     """A header compared loosely: NFKC, lower case, no spaces or common punctuation."""
     text = unicodedata.normalize("NFKC", header).strip().lower()
-    return re.sub(r"[\s_\-/.:()（）*]+", "", text)
+    return re.sub(r"[\s_\-/.:()*]+", "", text)  # NFKC made full-width ( ) plain
 
 
 def field_names(kind: str) -> list[str]:

@@ -69,7 +69,7 @@ class OrderImporter(Importer):
             yield batch
 
     def rows_of(self, batch: Batch) -> list[Row]:
-        return [row for group in batch for row in group]  # type: ignore[union-attr]
+        return [row for group in batch for row in group]
 
     def _resolve(
         self, cache: dict[str, int | None], keys: set[str], model: Any, field: str
@@ -79,8 +79,10 @@ class OrderImporter(Importer):
             part = missing[start : start + 900]
             for k in part:
                 cache[k] = None
-            for pk, value in model._base_manager.filter(**{f"{field}__in": part}).order_by().values_list(
-                "pk", field
+            for pk, value in (
+                model._base_manager.filter(**{f"{field}__in": part})
+                .order_by()
+                .values_list("pk", field)
             ):
                 cache[value] = pk
         if len(cache) > 500_000:  # bounded memory over huge files
@@ -210,7 +212,10 @@ class OrderImporter(Importer):
                     signature = tuple(c.strip() for c in raw_cells)
                     if signature in copies:
                         outcome.reject(
-                            number, "", "", _("duplicate of row %(row)s") % {"row": copies[signature]}
+                            number,
+                            "",
+                            "",
+                            _("duplicate of row %(row)s") % {"row": copies[signature]},
                         )
                         continue
                     copies[signature] = number

@@ -152,7 +152,7 @@ class RecordImporter(Importer):
             actor=self.actor,
             rows=[BulkRow(data=self.prepare(data), pk=pk) for _r, data, pk in to_write],
         )
-        for (row, data, _pk), result in zip(to_write, results, strict=True):
+        for (row, _data, _pk), result in zip(to_write, results, strict=True):
             if result.status != "rejected":
                 outcome.count(result.status)
                 continue
@@ -498,9 +498,9 @@ class InteractionImporter(RecordImporter):
         )
         for position, customer in wanted:
             data = items[position][1]
-            found = existing.get((customer.pk, data.get("occurred_at"), data.get("subject")))
-            if found:
-                answers[position] = found[0].pk
+            same = existing.get((customer.pk, data.get("occurred_at"), data.get("subject")))
+            if same:
+                answers[position] = same[0].pk
         return answers
 
     def prepare(self, data: dict[str, Any]) -> dict[str, Any]:

@@ -47,7 +47,16 @@ def test_100k_order_lines_with_1_percent_bad_rows_give_exact_accounting(world, t
             number += 1
             kind = i % 400 if i % 400 < 4 else None
             customer = customers[i % len(customers)]
-            line = [f"N-{i}", customer, "2024-03-01 10:00", "SKU-1", "Widget", "2", "10.50", "21.00"]
+            line = [
+                f"N-{i}",
+                customer,
+                "2024-03-01 10:00",
+                "SKU-1",
+                "Widget",
+                "2",
+                "10.50",
+                "21.00",
+            ]
             if kind == 0:
                 line[4] = "x" * 250
                 bad[number] = "描述"
@@ -86,9 +95,11 @@ def test_100k_order_lines_with_1_percent_bad_rows_give_exact_accounting(world, t
     assert "'2024-13-45' is not a date" in date_error.message
     assert any("duplicate of row" in e.message for e in errors.values())
     assert any("invalid bytes" in e.message for e in errors.values())
-    assert OrderLine.objects.filter(order__external_id__startswith="N-").count() + OrderLine.objects.filter(
-        order__external_id__startswith="M-"
-    ).count() == run.created
+    assert (
+        OrderLine.objects.filter(order__external_id__startswith="N-").count()
+        + OrderLine.objects.filter(order__external_id__startswith="M-").count()
+        == run.created
+    )
 
 
 def _orders_file(tmp_path: Path, world) -> Path:
@@ -96,7 +107,17 @@ def _orders_file(tmp_path: Path, world) -> Path:
     rows = [["Order Number", "Customer ID", "Order Date", "SKU", "Line", "Quantity", "Unit Price"]]
     for i in range(30):
         for line in (1, 2):
-            rows.append([f"R-{i}", customers[i % 3], f"2024-01-{i % 28 + 1:02d}", "SKU-1", str(line), "3", "1.25"])
+            rows.append(
+                [
+                    f"R-{i}",
+                    customers[i % 3],
+                    f"2024-01-{i % 28 + 1:02d}",
+                    "SKU-1",
+                    str(line),
+                    "3",
+                    "1.25",
+                ]
+            )
     return write_csv(tmp_path / "orders.csv", rows)
 
 
@@ -108,7 +129,10 @@ def test_three_reimports_of_one_file_change_nothing(world, tmp_path):
         [["客户编号", "客户名称", "邮箱", "城市"]]
         + [[f"X-{i}", f"客户{i}", f"x{i}@example.com", "上海"] for i in range(20)],
     )
-    first = run_import(orders, "orders", actor=admin), run_import(customers, "customers", actor=admin)
+    first = (
+        run_import(orders, "orders", actor=admin),
+        run_import(customers, "customers", actor=admin),
+    )
     assert first[0].created == 60 and first[1].created == 20
     history = ChangeRecord.objects.count()
     lines = OrderLine.objects.count()
@@ -125,9 +149,15 @@ def test_three_reimports_of_one_file_change_nothing(world, tmp_path):
 def test_an_order_recorded_with_other_lines_is_rejected_not_changed(world, tmp_path):
     admin = world.users["administrator"]
     customer = world.records["other"].customer.external_id
-    first = write_csv(tmp_path / "a.csv", [["order", "customer", "date", "amount"], ["Z-1", customer, "2024-01-01", "5"]])
+    first = write_csv(
+        tmp_path / "a.csv",
+        [["order", "customer", "date", "amount"], ["Z-1", customer, "2024-01-01", "5"]],
+    )
     run_import(first, "orders", actor=admin)
-    second = write_csv(tmp_path / "b.csv", [["order", "customer", "date", "amount"], ["Z-1", customer, "2024-01-01", "6"]])
+    second = write_csv(
+        tmp_path / "b.csv",
+        [["order", "customer", "date", "amount"], ["Z-1", customer, "2024-01-01", "6"]],
+    )
     run = run_import(second, "orders", actor=admin)
     assert run.rejected == 1
     assert "record a reversal" in run.errors.get().message
@@ -140,7 +170,11 @@ def test_orders_of_customers_outside_a_reps_scope_are_refused(world, tmp_path):
     other = world.records["other"].customer.external_id
     path = write_csv(
         tmp_path / "o.csv",
-        [["order", "customer", "date", "amount"], ["S-1", own, "2024-01-01", "5"], ["S-2", other, "2024-01-01", "5"]],
+        [
+            ["order", "customer", "date", "amount"],
+            ["S-1", own, "2024-01-01", "5"],
+            ["S-2", other, "2024-01-01", "5"],
+        ],
     )
     run = run_import(path, "orders", actor=rep)
     assert (run.created, run.rejected) == (1, 1)
@@ -153,7 +187,11 @@ def test_dry_run_and_all_or_nothing_write_nothing(world, tmp_path):
     customer = world.records["other"].customer.external_id
     path = write_csv(
         tmp_path / "o.csv",
-        [["order", "customer", "date", "amount"], ["D-1", customer, "2024-01-01", "5"], ["D-2", customer, "bad", "5"]],
+        [
+            ["order", "customer", "date", "amount"],
+            ["D-1", customer, "2024-01-01", "5"],
+            ["D-2", customer, "bad", "5"],
+        ],
     )
     dry = run_import(path, "orders", actor=admin, dry_run=True)
     assert (dry.dry_run, dry.created, dry.rejected) == (True, 1, 1)
@@ -191,7 +229,7 @@ def test_salesforce_and_hubspot_headers_are_recognised(world, tmp_path):
         [["Id", "Account Name", "AccountNumber", "BillingState", "BillingCity", "Phone", "Industry", "Rating?"],
          ["001A", "Acme", "N-1", "Zhejiang", "Hangzhou", "0571-1234567", "Retail", "x"]],
     )  # fmt: skip
-    table, mapping, rows = inspect_file(salesforce, "customers")
+    _table, mapping, _rows = inspect_file(salesforce, "customers")
     assert mapping.columns == {
         "external_id": 0, "name": 1, "province": 3, "city": 4, "phone": 5, "industry": 6
     }  # fmt: skip
@@ -209,9 +247,13 @@ def test_salesforce_and_hubspot_headers_are_recognised(world, tmp_path):
 
 def test_a_saved_mapping_and_overrides_apply(world, tmp_path):
     admin = world.users["administrator"]
-    ImportMapping.objects.create(name="legacy", kind="products", columns={"Artikel": "sku", "Preis": "list_price"})
+    ImportMapping.objects.create(
+        name="legacy", kind="products", columns={"Artikel": "sku", "Preis": "list_price"}
+    )
     path = write_csv(tmp_path / "p.csv", [["Artikel", "Bez", "Preis"], ["P-9", "Gadget", "12.5"]])
-    run = run_import(path, "products", actor=admin, mapping_name="legacy", overrides={"Bez": "name"})
+    run = run_import(
+        path, "products", actor=admin, mapping_name="legacy", overrides={"Bez": "name"}
+    )
     assert run.created == 1
     assert Product.objects.get(sku="P-9").list_price == Decimal("12.5")
     with pytest.raises(ImportRefused):
@@ -240,7 +282,10 @@ def test_blank_cells_do_not_erase_and_updates_are_logged_with_before_and_after(w
     Customer.all_objects.filter(pk=customer.pk).update(phone="010-1234567", city="北京")
     path = write_csv(
         tmp_path / "c.csv",
-        [["External ID", "Name", "Phone", "City", "Industry"], [customer.external_id, "", "", "", "Steel"]],
+        [
+            ["External ID", "Name", "Phone", "City", "Industry"],
+            [customer.external_id, "", "", "", "Steel"],
+        ],
     )
     run = run_import(path, "customers", actor=admin)
     assert (run.updated, run.rejected) == (1, 0)
@@ -255,7 +300,9 @@ def test_a_row_matching_a_customer_in_the_trash_is_rejected(world, tmp_path):
     admin = world.users["administrator"]
     customer = world.records["other"].customer
     customer_delete(actor=admin, customer=customer)
-    by_id = write_csv(tmp_path / "a.csv", [["客户编号", "客户名称"], [customer.external_id, "Again"]])
+    by_id = write_csv(
+        tmp_path / "a.csv", [["客户编号", "客户名称"], [customer.external_id, "Again"]]
+    )
     run = run_import(by_id, "customers", actor=admin)
     assert run.rejected == 1
     assert f"#{customer.pk} in the trash" in run.errors.get().message
@@ -288,18 +335,26 @@ def test_contacts_and_interactions_link_to_their_customer(world, tmp_path):
     admin = world.users["administrator"]
     customer = world.records["team"].customer
     contacts = write_csv(
-        tmp_path / "k.csv", [["客户名称", "联系人", "职位", "邮箱"], [customer.name, "李娜", "采购经理", "ln@example.com"]]
+        tmp_path / "k.csv",
+        [
+            ["客户名称", "联系人", "职位", "邮箱"],
+            [customer.name, "李娜", "采购经理", "ln@example.com"],
+        ],
     )
     assert run_import(contacts, "contacts", actor=admin).created == 1
     interactions = write_csv(
         tmp_path / "i.csv",
-        [["客户编号", "联系人", "方式", "主题", "时间"], [customer.external_id, "李娜", "电话", "回访", "2024-05-01 09:30"]],
+        [
+            ["客户编号", "联系人", "方式", "主题", "时间"],
+            [customer.external_id, "李娜", "电话", "回访", "2024-05-01 09:30"],
+        ],
     )
     run = run_import(interactions, "interactions", actor=admin)
     assert run.created == 1, list(run.errors.values_list("message", flat=True))
     again = run_import(interactions, "interactions", actor=admin)
     assert again.unchanged == 1
     interaction = Interaction.objects.get(subject="回访")
+    assert interaction.contact is not None
     assert (interaction.channel, interaction.contact.name) == ("phone", "李娜")
 
 
@@ -307,5 +362,7 @@ def test_amount_sum_matches_the_file(world, tmp_path):
     admin = world.users["administrator"]
     path = _orders_file(tmp_path, world)
     run_import(path, "orders", actor=admin)
-    total = OrderLine.objects.filter(order__external_id__startswith="R-").aggregate(s=Sum("amount"))["s"]
+    total = OrderLine.objects.filter(order__external_id__startswith="R-").aggregate(
+        s=Sum("amount")
+    )["s"]
     assert total == Decimal("3.75") * 60
