@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.core.changelog import record_change, snapshot
+from guanxi.core.hooks import orders_changed
 from guanxi.core.models import ChangeAction
 from guanxi.core.permissions import Action, Scope, ensure_allowed, ensure_may_create, scope_for
 from guanxi.core.services import (
@@ -130,6 +131,8 @@ def order_create(
             before=None,
             after={k: v for k, v in after.items() if v not in (None, "")},
         )
+        # Derived per-customer figures (insights) update in the same transaction.
+        orders_changed([order.customer_id])
     return order
 
 
@@ -183,6 +186,7 @@ def order_reverse(*, actor: Any, order: Order, reason: str) -> Order:
             after=None,
             changes={"reversed_by": [None, reversal.external_id], "reason": [None, reason[:500]]},
         )
+        orders_changed([reversal.customer_id])
     return reversal
 
 
@@ -318,6 +322,7 @@ def order_import_batch(*, actor: Any, orders: Sequence[OrderImport]) -> list[tup
         new.append(order)
     if new:
         written = _write_orders(actor, new)
+        orders_changed({order.customer_id for order in new})
         if written is not None:  # a concurrent import recorded some of them first
             for index, order in enumerate(orders):
                 if answers[index][0] == "created" and order.external_id not in written:
@@ -327,11 +332,12 @@ def order_import_batch(*, actor: Any, orders: Sequence[OrderImport]) -> list[tup
 
 def _order_rows(actor: Any, orders: Sequence[OrderImport], first_id: Iterable[int], when: Any):
     created_by = actor.pk if getattr(actor, "pk", None) else None
+    recorded = when(None)
     order_rows, line_rows = [], []
     for pk, order in zip(first_id, orders, strict=False):
         order_rows.append(
             (pk, order.external_id, order.customer_id, when(order.ordered_at), order.channel,
-             order.currency, str(order.total), OrderKind.SALE, None, when(None), created_by)
+             order.currency, str(order.total), OrderKind.SALE, None, recorded, created_by)
         )  # fmt: skip
         for number, product, description, quantity, unit_price, amount in order.lines:
             line_rows.append(
@@ -359,7 +365,10 @@ def _write_orders(actor: Any, orders: Sequence[OrderImport]) -> set[str] | None:
     if connection.vendor == "sqlite":
         # Django keeps aware datetimes on SQLite as naive UTC text.
         def when(moment: Any) -> str:
-            return (moment or now).astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
+            moment = moment or now
+            if moment.utcoffset():  # the importer already hands UTC: skip the conversion
+                moment = moment.astimezone(dt.UTC)
+            return moment.replace(tzinfo=None).isoformat(" ")
 
         # The transaction began IMMEDIATE: no other writer can take these ids meanwhile.
         largest = raw.execute(f'SELECT MAX(id) FROM "{order_table}"').fetchone()[0] or 0  # noqa: S608
