@@ -222,6 +222,7 @@ SPECTACULAR_SETTINGS = {
         "InteractionChannelEnum": "guanxi.activities.choices.InteractionChannel",
         "MergeKindEnum": "guanxi.dedup.models.MergeKind",
         "SalesChannelEnum": "guanxi.sales.choices.SalesChannel",
+        "ImportKindEnum": "guanxi.dataio.models.ImportKind",
     },
 }
 

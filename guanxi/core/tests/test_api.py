@@ -54,7 +54,7 @@ def test_every_routed_viewset_declares_its_object_type():
     # walked through the URL resolver: core may not import the apps' API modules
     viewsets = _routed_viewsets(get_resolver().url_patterns)
     # + one export per kind (guanxi.dataio.api.export), duplicates and merges (guanxi.dedup.api)
-    assert len(viewsets) == 7 + 5 + 2
+    assert len(viewsets) == 7 + 5 + 2 + 1  # + import runs (guanxi.dataio.api.imports)
     for viewset in viewsets:
         assert issubclass(viewset, GenericViewSet), viewset
         assert getattr(viewset, "permission_object_type", None) in OBJECT_TYPES, viewset
@@ -65,7 +65,7 @@ def test_the_api_root_lists_the_collections(world):
     assert set(body) == {
         "customers", "contacts", "products", "orders", "interactions", "change-log",
         "exports/customers", "exports/contacts", "exports/products", "exports/orders",
-        "exports/interactions", "merges",
+        "exports/interactions", "merges", "imports",
     }  # fmt: skip
     assert body["customers"].endswith("/api/customers/")
 
