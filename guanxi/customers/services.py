@@ -202,28 +202,63 @@ def customer_import_batch(*, actor: Any, rows: Sequence[BulkRow]) -> list[BulkRe
     A new customer is owned by the actor (and the actor's team) unless the row names an
     owner; a sales rep may only create and change customers inside their own scope, row by
     row. ``custom_fields`` in a row are merged into the stored ones, never replacing them.
+    ``tags`` in a row (a list of names) replace the customer's tags; a change of tags gets
+    its own change-log entry (``{"tags": [before, after]}``) and makes an otherwise
+    unchanged row ``updated``.
     """
     prepared: list[BulkRow] = []
+    positions: list[int] = []
+    tags: dict[int, list[str]] = {}
+    results: list[BulkResult | None] = [None] * len(rows)
     stored = dict(
         Customer.all_objects.filter(pk__in=[r.pk for r in rows if r.pk is not None]).values_list(
             "pk", "custom_fields"
         )
     )
-    for row in rows:
+    for position, row in enumerate(rows):
         data = dict(row.data)
+        if "tags" in data:
+            try:
+                tags[position] = _clean_tag_names(data.pop("tags") or [])
+            except ValidationError as exc:
+                results[position] = BulkResult(status="rejected", errors={"tags": exc.messages})
+                continue
         if row.pk is None:
             data.setdefault("owner", actor if getattr(actor, "pk", None) else None)
             data.setdefault("team", getattr(actor, "team", None))
         elif "custom_fields" in data:
             data["custom_fields"] = {**(stored.get(row.pk) or {}), **data["custom_fields"]}
         prepared.append(BulkRow(data=data, pk=row.pk))
-    return audited_bulk_write(
-        actor=actor,
-        model=Customer,
-        rows=prepared,
-        editable=CUSTOMER_EDITABLE,
-        check=_check_customer_import,
-    )
+        positions.append(position)
+    with transaction.atomic():
+        written = audited_bulk_write(
+            actor=actor,
+            model=Customer,
+            rows=prepared,
+            editable=CUSTOMER_EDITABLE,
+            check=_check_customer_import,
+        )
+        for position, result in zip(positions, written, strict=True):
+            results[position] = result
+            names = tags.get(position)
+            if names is None or result.status == "rejected":
+                continue
+            customer = result.obj
+            before = sorted(t.name for t in customer.tags.all())
+            if before == names:
+                continue
+            _set_tags(customer, names)
+            record_change(
+                actor=actor,
+                action=ChangeAction.UPDATE,
+                obj=customer,
+                before=None,
+                after=None,
+                changes={"tags": [before, names]},
+            )
+            if result.status == "unchanged":
+                result.status = "updated"
+    return [result for result in results if result is not None]
 
 
 def contact_import_batch(*, actor: Any, rows: Sequence[BulkRow]) -> list[BulkResult]:

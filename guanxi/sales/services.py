@@ -212,6 +212,9 @@ class OrderImport:
     channel: str
     currency: str
     lines: list[ImportedLine]
+    #: ``reversal`` for an imported reversal, which names the order it reverses.
+    kind: str = OrderKind.SALE
+    reverses_external_id: str = ""
 
     @property
     def total(self) -> Decimal:
@@ -263,9 +266,17 @@ def order_import_batch(*, actor: Any, orders: Sequence[OrderImport]) -> list[tup
             Order.objects.filter(external_id__in=keys).order_by().values_list("external_id", "pk")
         )
     owners: dict[int, int] = {}
+    stored_kind: dict[int, tuple[str, int | None, Decimal]] = {}
     for pks in _in_batches(list(found.values())):
-        owners.update(Order.objects.filter(pk__in=pks).order_by().values_list("pk", "customer_id"))
+        for pk, customer_id, kind, reverses_id, total in (
+            Order.objects.filter(pk__in=pks)
+            .order_by()
+            .values_list("pk", "customer_id", "kind", "reverses_id", "total_amount")
+        ):
+            owners[pk] = customer_id
+            stored_kind[pk] = (kind, reverses_id, total)
     existing = {external_id: (pk, owners[pk]) for external_id, pk in found.items()}
+    originals = _reversed_originals(orders)
     stored_lines: dict[int, set[tuple[Any, ...]]] = {}
     for pks in _in_batches([pk for pk, _c in existing.values()]):
         for order_id, *line in OrderLine.objects.filter(order_id__in=pks).order_by().values_list(
@@ -299,11 +310,16 @@ def order_import_batch(*, actor: Any, orders: Sequence[OrderImport]) -> list[tup
             )
             continue
         known = existing.get(order.external_id)
+        original = originals.get(order.reverses_external_id) if order.reverses_external_id else None
         if known is not None:
             pk, customer_id = known
-            same = customer_id == order.customer_id and stored_lines.get(pk, set()) == {
-                _line_key(line) for line in order.lines
-            }
+            kind, reverses_id, _total = stored_kind[pk]
+            same = (
+                customer_id == order.customer_id
+                and kind == order.kind
+                and reverses_id == (original[0] if original else None)
+                and stored_lines.get(pk, set()) == {_line_key(line) for line in order.lines}
+            )
             if same:
                 answers.append(("unchanged", ""))
             else:
@@ -318,10 +334,15 @@ def order_import_batch(*, actor: Any, orders: Sequence[OrderImport]) -> list[tup
                     )
                 )
             continue
+        if order.kind == OrderKind.REVERSAL or order.reverses_external_id:
+            refusal = _reversal_refusal(order, original, new)
+            if refusal:
+                answers.append(("rejected", refusal))
+                continue
         answers.append(("created", ""))
         new.append(order)
     if new:
-        written = _write_orders(actor, new)
+        written = _write_orders(actor, new, originals)
         orders_changed({order.customer_id for order in new})
         if written is not None:  # a concurrent import recorded some of them first
             for index, order in enumerate(orders):
@@ -330,14 +351,81 @@ def order_import_batch(*, actor: Any, orders: Sequence[OrderImport]) -> list[tup
     return answers
 
 
-def _order_rows(actor: Any, orders: Sequence[OrderImport], first_id: Iterable[int], when: Any):
+#: An order that an imported reversal names: (pk, customer id, kind, total, reversed by).
+Original = tuple[int, int, str, Decimal, "str | None"]
+
+
+def _reversed_originals(orders: Sequence[OrderImport]) -> dict[str, Original]:
+    """The recorded orders that the reversals of a batch name, by external id."""
+    wanted = sorted({o.reverses_external_id for o in orders if o.reverses_external_id})
+    found: dict[str, Original] = {}
+    for keys in _in_batches(wanted):
+        for pk, external_id, customer_id, kind, total, reversed_by in (
+            Order.objects.filter(external_id__in=keys)
+            .order_by()
+            .values_list(
+                "pk", "external_id", "customer_id", "kind", "total_amount",
+                "reversed_by__external_id",
+            )
+        ):  # fmt: skip
+            found[external_id] = (pk, customer_id, kind, total, reversed_by)
+    return found
+
+
+def _reversal_refusal(
+    order: OrderImport, original: Original | None, new: Sequence[OrderImport]
+) -> str:
+    """Why an imported reversal cannot be recorded ("" when it can).
+
+    The order it reverses must be recorded already or come earlier in the batch, be a sale
+    of the same customer, not be reversed by another order, and have the opposite total.
+    """
+    if order.kind != OrderKind.REVERSAL or not order.reverses_external_id:
+        return _("A reversal has kind reversal and names the order it reverses.")
+    target = order.reverses_external_id
+    if original is not None:
+        customer_id, kind, total, reversed_by = original[1:]
+        if reversed_by and reversed_by != order.external_id:
+            return _("Order %(id)s is already reversed.") % {"id": target}
+    else:
+        earlier = [o for o in new if o.external_id == target]
+        if not earlier:
+            return _(
+                "Order %(id)s, which this reversal reverses, is not recorded (it must come "
+                "before its reversal)."
+            ) % {"id": target}
+        customer_id, kind, total = earlier[0].customer_id, earlier[0].kind, earlier[0].total
+    if any(o.reverses_external_id == target for o in new):
+        return _("Order %(id)s is already reversed.") % {"id": target}
+    if kind != OrderKind.SALE:
+        return _("A reversal cannot itself be reversed.")
+    if customer_id != order.customer_id:
+        return _("A reversal belongs to the customer of the order it reverses.")
+    if order.total != -total:
+        return _("A reversal's total must be the opposite of the reversed order's total.")
+    return ""
+
+
+def _order_rows(
+    actor: Any,
+    orders: Sequence[OrderImport],
+    first_id: Iterable[int],
+    when: Any,
+    originals: Mapping[str, Original],
+):
     created_by = actor.pk if getattr(actor, "pk", None) else None
     recorded = when(None)
     order_rows, line_rows = [], []
+    assigned: dict[str, int] = {}
     for pk, order in zip(first_id, orders, strict=False):
+        reverses = None
+        if order.reverses_external_id:
+            known = originals.get(order.reverses_external_id)
+            reverses = known[0] if known else assigned[order.reverses_external_id]
+        assigned[order.external_id] = pk
         order_rows.append(
             (pk, order.external_id, order.customer_id, when(order.ordered_at), order.channel,
-             order.currency, str(order.total), OrderKind.SALE, None, recorded, created_by)
+             order.currency, str(order.total), order.kind, reverses, recorded, created_by)
         )  # fmt: skip
         for number, product, description, quantity, unit_price, amount in order.lines:
             line_rows.append(
@@ -355,7 +443,9 @@ _LINE_COLUMNS = (
 )  # fmt: skip
 
 
-def _write_orders(actor: Any, orders: Sequence[OrderImport]) -> set[str] | None:
+def _write_orders(
+    actor: Any, orders: Sequence[OrderImport], originals: Mapping[str, Original]
+) -> set[str] | None:
     """Insert orders and lines; the external ids written, or None when all of them were."""
     connection = connections[Order.objects.db]
     connection.ensure_connection()
@@ -373,7 +463,7 @@ def _write_orders(actor: Any, orders: Sequence[OrderImport]) -> set[str] | None:
         # The transaction began IMMEDIATE: no other writer can take these ids meanwhile.
         largest = raw.execute(f'SELECT MAX(id) FROM "{order_table}"').fetchone()[0] or 0  # noqa: S608
         order_rows, line_rows = _order_rows(
-            actor, orders, range(largest + 1, largest + 1 + len(orders)), when
+            actor, orders, range(largest + 1, largest + 1 + len(orders)), when, originals
         )
         marks = ", ".join("?" * len(_ORDER_COLUMNS))
         raw.executemany(
@@ -401,7 +491,7 @@ def _write_orders(actor: Any, orders: Sequence[OrderImport]) -> set[str] | None:
             [order_table, len(orders)],
         )
         ids = [row[0] for row in cursor.fetchall()]
-        order_rows, line_rows = _order_rows(actor, orders, ids, lambda m: m or now)
+        order_rows, line_rows = _order_rows(actor, orders, ids, lambda m: m or now, originals)
         with cursor.copy(
             f'COPY "_import_{order_table}" ({", ".join(_ORDER_COLUMNS)}) FROM STDIN'
         ) as copy:

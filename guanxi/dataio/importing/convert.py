@@ -233,6 +233,15 @@ def currency(value: str) -> str:
     )
 
 
+#: Separator of the tag names in one cell (the export writes ``VIP;重点客户``).
+TAG_SEPARATOR = ";"
+
+
+def tag_list(value: str) -> list[str]:
+    """Tag names separated by ``;`` (blanks dropped; the cell as a whole was restored)."""
+    return [name.strip() for name in value.split(TAG_SEPARATOR) if name.strip()]
+
+
 def identity(value: str) -> Any:
     """The text as it is."""
     return value

@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 
 #: Prefix of a target that is a customer custom field (``custom:loyalty_card``).
 CUSTOM_PREFIX = "custom:"
+#: Header prefix of a custom field column in guanxi's own exports (``cf_loyalty_card``).
+EXPORT_CUSTOM_PREFIX = "cf_"
 #: The target of a column deliberately left out.
 IGNORE = ""
 
@@ -85,6 +87,14 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "financial_strength": ["financial strength", "财务实力"],
         "credit_rating": ["credit rating", "rating", "信用等级", "信用评级"],
         "credit_limit": ["credit limit", "信用额度"],
+        "credit_overdue": ["credit overdue", "overdue", "overdue payments", "逾期", "是否逾期"],
+        "money": ["money", "budget", "购买力"],
+        "money_note": ["money note", "budget note"],
+        "authority": ["authority", "决策权"],
+        "authority_note": ["authority note"],
+        "need": ["need", "需求"],
+        "need_note": ["need note", "需求说明"],
+        "tags": ["tags", "tag", "labels", "标签"],
         "source": ["source", "lead source", "leadsource", "original source", "来源", "客户来源"],
         "notes": ["notes", "note", "description", "备注", "说明", "描述"],
         "owner": [
@@ -150,9 +160,14 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "amount": [
             "amount", "line amount", "total", "total price", "totalprice", "金额", "小计", "总价",
         ],
+        "kind": ["kind", "order kind", "order type", "订单类型"],
+        "reverses_external_id": ["reverses external id", "reverses", "冲销订单号"],
+        # The export's order total: the sum of the lines, checked against them.
+        "total_amount": ["total amount", "order total", "订单总额"],
     },
     "interactions": {
         **_SHARED_CUSTOMER_REF,
+        "contact_external_id": ["contact external id", "contact id", "联系人编号"],
         "contact_name": ["contact", "contact name", "who", "联系人"],
         "channel": ["channel", "type", "activity type", "渠道", "方式", "类型"],
         "direction": ["direction", "方向"],
@@ -229,7 +244,11 @@ def propose_mapping(
             key = normalise(word)
             if key not in rank or rank[key][1] > position:
                 rank[key] = (name, position)
-    custom = {normalise(c): c for c in custom_fields} if kind == "customers" else {}
+    custom: dict[str, str] = {}
+    if kind == "customers":
+        for name in custom_fields:
+            custom[normalise(name)] = name
+            custom[normalise(EXPORT_CUSTOM_PREFIX + name)] = name
     forced = {normalise(h): f for h, f in (overrides or {}).items()}
     result = Mapping_(headers=list(headers))
     chosen: dict[str, tuple[int, int]] = {}  # field -> (position, column)

@@ -16,10 +16,11 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from guanxi.sales.choices import SalesChannel
+from guanxi.sales.choices import OrderKind, SalesChannel
 from guanxi.sales.models import Product
 from guanxi.sales.services import OrderImport, order_import_batch
 
+from ..formulas import restore
 from . import convert
 from .base import Batch, BatchOutcome, Importer, Row
 
@@ -27,6 +28,7 @@ _CENT = Decimal("0.01")
 _quantity = convert.decimal(12, 3)
 _price = convert.decimal(14, 2)
 _channel = convert.choice(SalesChannel)
+_kind = convert.choice(OrderKind)
 _external_id = convert.text(100)
 _description = convert.text(200)
 _line_number = convert.integer(1)
@@ -99,11 +101,15 @@ class OrderImporter(Importer):
         blank = width
         i_ext = columns["external_id"]
         i_cust = columns["customer_external_id"]
-        i_at, i_channel, i_currency, i_line, i_sku, i_desc, i_qty, i_price, i_amount = (
+        (
+            i_at, i_channel, i_currency, i_line, i_sku, i_desc, i_qty, i_price, i_amount,
+            i_kind, i_reverses, i_total,
+        ) = (
             blank if columns.get(name) is None else columns[name]
             for name in (
                 "ordered_at", "channel", "currency", "line_number", "sku", "description",
-                "quantity", "unit_price", "amount",
+                "quantity", "unit_price", "amount", "kind", "reverses_external_id",
+                "total_amount",
             )
         )  # fmt: skip
         name_of = self.mapping.column_name
@@ -120,7 +126,7 @@ class OrderImporter(Importer):
             lines: list[tuple[Any, ...]] = []
             seen: dict[int, tuple[int, list[str]]] = {}
             copies: dict[Any, int] = {}
-            first: tuple[str, str, str, str] | None = None
+            first: tuple[str, ...] | None = None
             for position, (number, raw_cells, bad) in enumerate(rows, start=1):
                 if bad:
                     for col, value in enumerate(raw_cells):
@@ -134,13 +140,15 @@ class OrderImporter(Importer):
                 field = "customer_external_id"
                 try:
                     order_cells = (
-                        cells[i_cust].strip(), cells[i_at].strip(),
+                        restore(cells[i_cust].strip()), cells[i_at].strip(),
                         cells[i_channel].strip(), cells[i_currency].strip(),
+                        cells[i_kind].strip(), restore(cells[i_reverses].strip()),
+                        cells[i_total].strip(),
                     )  # fmt: skip
                     if first is None:
                         first = order_cells
                         field = "external_id"
-                        head["external_id"] = _external_id(cells[i_ext].strip())
+                        head["external_id"] = _external_id(restore(cells[i_ext].strip()))
                         if not head["external_id"]:
                             raise convert.CellError(_("The order number is missing."))
                         field = "customer_external_id"
@@ -161,11 +169,34 @@ class OrderImporter(Importer):
                             if order_cells[3]
                             else self.default_currency
                         )
+                        field = "kind"
+                        head["reverses"] = _external_id(order_cells[5])
+                        head["kind"] = (
+                            _kind(order_cells[4])
+                            if order_cells[4]
+                            else OrderKind.REVERSAL
+                            if head["reverses"]
+                            else OrderKind.SALE
+                        )
+                        if (head["kind"] == OrderKind.REVERSAL) != bool(head["reverses"]):
+                            raise convert.CellError(
+                                _("A reversal has kind reversal and names the order it reverses.")
+                            )
+                        field = "total_amount"
+                        head["total"] = _price(order_cells[6]) if order_cells[6] else None
                     elif order_cells != first:
                         field = next(
                             n
                             for n, a, b in zip(
-                                ("customer_external_id", "ordered_at", "channel", "currency"),
+                                (
+                                    "customer_external_id",
+                                    "ordered_at",
+                                    "channel",
+                                    "currency",
+                                    "kind",
+                                    "reverses_external_id",
+                                    "total_amount",
+                                ),
                                 order_cells,
                                 first,
                                 strict=True,
@@ -180,9 +211,9 @@ class OrderImporter(Importer):
                     text = cells[i_line].strip()
                     line_number = _line_number(text) if text else position
                     field = "sku"
-                    sku = cells[i_sku].strip()
+                    sku = restore(cells[i_sku].strip())
                     field = "description"
-                    description = _description(cells[i_desc].strip())
+                    description = _description(restore(cells[i_desc].strip()))
                     field = "quantity"
                     text = cells[i_qty].strip()
                     quantity = _quantity(text) if text else one
@@ -242,6 +273,21 @@ class OrderImporter(Importer):
                 continue
             if not lines:
                 continue  # every row was a duplicate, already counted
+            total = head.get("total")
+            if total is not None and total != sum((line[6] for line in lines), Decimal(0)):
+                self._reject_group(
+                    outcome,
+                    rows,
+                    [
+                        (
+                            rows[0][0],
+                            name_of("total_amount"),
+                            str(total),
+                            _("the order total is not the sum of its line amounts"),
+                        )
+                    ],
+                )
+                continue
             customer_keys.add(head["customer"])
             parsed.append((rows, head, lines))
         self._resolve(self.customer_ids, customer_keys, self.customer_model, "external_id")
@@ -290,6 +336,8 @@ class OrderImporter(Importer):
                     channel=head["channel"],
                     currency=head["currency"],
                     lines=built,
+                    kind=head["kind"],
+                    reverses_external_id=head["reverses"],
                 )
             )
             kept.append((rows, lines))

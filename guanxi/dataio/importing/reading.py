@@ -22,6 +22,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from ..formulas import xlsx_unescape
+
 #: How many bytes of a CSV are examined to choose its encoding and delimiter.
 SAMPLE_BYTES = 1 << 20
 
@@ -205,6 +207,9 @@ def _cell_text(value: Any) -> str:
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
+    if isinstance(value, str):
+        # Control characters (CR included) were written as OOXML's _xHHHH_ escapes.
+        return xlsx_unescape(value)
     return str(value)
 
 

@@ -33,6 +33,7 @@ from guanxi.customers.services import contact_import_batch, customer_import_batc
 from guanxi.sales.models import Product
 from guanxi.sales.services import product_import_batch
 
+from ..formulas import restore
 from . import convert
 from .base import Batch, BatchOutcome, Importer, Row
 from .mapping import CUSTOM_PREFIX
@@ -66,7 +67,8 @@ class RecordImporter(Importer):
         for name, index in self.mapping.columns.items():
             if index >= len(cells):
                 continue
-            raw = cells[index].strip()
+            # Stripped first, then un-neutralised: an exported "'\tnote" keeps its tab.
+            raw = restore(cells[index].strip())
             if not raw:
                 continue
             try:
@@ -225,6 +227,11 @@ class CustomerImporter(RecordImporter):
         "financial_strength": convert.choice(C.FinancialStrength),
         "credit_rating": convert.choice(C.CreditRating),
         "credit_limit": convert.decimal(14, 2),
+        "credit_overdue": convert.boolean,
+        "money": convert.choice(C.Assessment),
+        "authority": convert.choice(C.Assessment),
+        "need": convert.choice(C.Assessment),
+        "tags": convert.tag_list,
         "source": convert.choice(C.Source),
         "country": convert.country,
     }
@@ -448,6 +455,8 @@ class InteractionImporter(RecordImporter):
         named = {d["customer_name"] for _r, d in items if d.get("customer_name")}
         customers = {c.external_id: c for c in Customer.all_objects.filter(external_id__in=ext)}
         by_name = _index(Customer.objects.filter(name__in=named), lambda c: c.name)
+        contact_ext = {d["contact_external_id"] for _r, d in items if d.get("contact_external_id")}
+        contacts = {c.external_id: c for c in Contact.objects.filter(external_id__in=contact_ext)}
         answers: list[Any] = []
         wanted: list[tuple[int, Customer]] = []
         for position, ((number, _cells, _bad), data) in enumerate(items):
@@ -473,7 +482,19 @@ class InteractionImporter(RecordImporter):
                 answers.append(False)
                 continue
             data["customer"] = customer
-            if data.get("contact_name"):
+            if data.get("contact_external_id"):
+                contact = contacts.get(data["contact_external_id"])
+                if contact is None or contact.customer_id != customer.pk:
+                    outcome.reject(
+                        number,
+                        self.mapping.column_name("contact_external_id"),
+                        data["contact_external_id"],
+                        _("no contact of the customer has this external id"),
+                    )
+                    answers.append(False)
+                    continue
+                data["contact"] = contact
+            elif data.get("contact_name"):
                 contact = Contact.objects.filter(
                     customer=customer, name=data["contact_name"]
                 ).first()
@@ -504,7 +525,7 @@ class InteractionImporter(RecordImporter):
         return answers
 
     def prepare(self, data: dict[str, Any]) -> dict[str, Any]:
-        skip = {"customer_external_id", "customer_name", "contact_name"}
+        skip = {"customer_external_id", "customer_name", "contact_external_id", "contact_name"}
         return {k: v for k, v in data.items() if k not in skip}
 
 

@@ -366,3 +366,65 @@ def test_amount_sum_matches_the_file(world, tmp_path):
         s=Sum("amount")
     )["s"]
     assert total == Decimal("3.75") * 60
+
+
+def test_a_reversal_needs_its_original_first_and_links_to_it(world, tmp_path):
+    # given a file whose first reversal names an order not recorded, and a sale and its
+    # reversal in the right order
+    admin = world.users["administrator"]
+    customer = world.records["other"].customer.external_id
+    header = ["external_id", "customer_external_id", "ordered_at", "kind",
+              "reverses_external_id", "total_amount", "quantity", "unit_price", "amount"]  # fmt: skip
+    path = write_csv(
+        tmp_path / "reversals.csv",
+        [
+            header,
+            ["V-0-R", customer, "2024-01-02", "reversal", "V-0", "-5.00", "-1", "5.00", "-5.00"],
+            ["V-1", customer, "2024-01-01", "sale", "", "5.00", "1", "5.00", "5.00"],
+            ["V-1-R", customer, "2024-01-02", "reversal", "V-1", "-5.00", "-1", "5.00", "-5.00"],
+            ["V-2", customer, "2024-01-01", "sale", "", "9.00", "1", "5.00", "5.00"],
+        ],
+    )
+
+    # when
+    run = run_import(path, "orders", actor=admin)
+
+    # then
+    assert (run.rows_read, run.created, run.rejected) == (4, 2, 2)
+    errors = {e.row: e for e in run.errors.all()}
+    assert "V-0" in errors[2].message and "before its reversal" in errors[2].message
+    assert errors[5].column == "total_amount"
+    reversal = Order.objects.get(external_id="V-1-R")
+    assert reversal.kind == "reversal"
+    assert reversal.reverses == Order.objects.get(external_id="V-1")
+    again = run_import(path, "orders", actor=admin)
+    assert (again.unchanged, again.rejected) == (2, 2)
+
+
+def test_tags_and_custom_field_columns_are_imported_with_history(world, tmp_path):
+    # given
+    from guanxi.customers.models import CustomFieldDefinition
+
+    admin = world.users["administrator"]
+    CustomFieldDefinition.objects.create(name="visits", label="Visits", field_type="integer")
+    path = write_csv(
+        tmp_path / "customers.csv",
+        [
+            ["external_id", "name", "tags", "cf_visits", "money", "credit_overdue"],
+            ["T-1", "Tagged", "'=vip;重点客户", "12", "yes", "true"],
+        ],
+    )
+
+    # when
+    run = run_import(path, "customers", actor=admin)
+
+    # then
+    assert (run.created, run.rejected) == (1, 0), list(run.errors.values_list("message"))
+    customer = Customer.objects.get(external_id="T-1")
+    assert sorted(t.name for t in customer.tags.all()) == ["=vip", "重点客户"]
+    assert customer.custom_fields == {"visits": 12}
+    assert (customer.money, customer.credit_overdue) == ("yes", True)
+    logged = ChangeRecord.objects.filter(object_id=str(customer.pk), changes__has_key="tags")
+    assert logged.count() == 1
+    again = run_import(path, "customers", actor=admin)
+    assert (again.unchanged, again.updated) == (1, 0)
