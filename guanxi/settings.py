@@ -78,11 +78,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "guanxi.core",
     "guanxi.accounts",
     "guanxi.customers",
     "guanxi.sales",
     "guanxi.activities",
+    "guanxi.insights",
     "guanxi.privacy",
     "guanxi.dedup",
     "guanxi.dataio",
@@ -222,6 +225,7 @@ SPECTACULAR_SETTINGS = {
         "InteractionChannelEnum": "guanxi.activities.choices.InteractionChannel",
         "MergeKindEnum": "guanxi.dedup.models.MergeKind",
         "SalesChannelEnum": "guanxi.sales.choices.SalesChannel",
+        "ABCGradeEnum": "guanxi.insights.choices.ABCGrade",
         "ImportKindEnum": "guanxi.dataio.models.ImportKind",
     },
 }
@@ -232,6 +236,9 @@ GUANXI_DEFAULT_CURRENCY = os.environ.get("GUANXI_DEFAULT_CURRENCY", "CNY")
 GUANXI_TRASH_DAYS = int(os.environ.get("GUANXI_TRASH_DAYS", "30"))
 # Longest free text (notes, interaction bodies) accepted, in characters.
 GUANXI_MAX_TEXT_LENGTH = int(os.environ.get("GUANXI_MAX_TEXT_LENGTH", "20000"))
+
+# Background tasks (django-tasks): stored in the database, run by `guanxi worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 LOGGING = {
     "version": 1,

@@ -14,6 +14,7 @@ urlpatterns = [
     path("customers/", include("guanxi.customers.urls")),
     path("sales/", include("guanxi.sales.urls")),
     path("activities/", include("guanxi.activities.urls")),
+    path("insights/", include("guanxi.insights.urls")),
     path("data/", include("guanxi.dataio.urls")),
     path("duplicates/", include("guanxi.dedup.urls")),
     path("privacy/", include("guanxi.privacy.urls")),

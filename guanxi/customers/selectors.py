@@ -17,10 +17,14 @@ from .models import Contact, Customer
 #: this app imports none above it.
 HISTORY_SOURCES: list[Callable[[Customer], Iterable[int]]] = []
 
+#: One-to-one relations other apps add to every customer read (the insights app adds
+#: ``insight``), loaded in the same query. A hook, like HISTORY_SOURCES.
+LIST_RELATED: list[str] = []
+
 
 def customer_list(*, user: Any, action: str = Action.VIEW) -> QuerySet[Customer]:
     """Customers the user may see (or act on), outside the trash."""
-    return Customer.objects.restrict(user, action).select_related("owner", "team")
+    return Customer.objects.restrict(user, action).select_related("owner", "team", *LIST_RELATED)
 
 
 def customer_get(*, user: Any, pk: Any, action: str = Action.VIEW) -> Customer:

@@ -1,0 +1,463 @@
+"""Model fitting and scoring of the whole customer base, vectorized, through the analytics core.
+
+No database here: the refresh passes the summary arrays in and writes the arrays that come
+out. Every figure comes from :mod:`guanxi.analytics`:
+
+* RFM scores and segments: :func:`guanxi.analytics.rfm.rfm_scores`;
+* the Pareto (80/20) grade of revenue and the multi-criteria grade:
+  :func:`guanxi.analytics.abc.pareto_grades`, :func:`guanxi.analytics.abc.weighted_score`;
+* purchase model chosen by BIC among BG/NBD and Pareto/NBD
+  (:func:`guanxi.analytics.btyd.compare_models`), checked on a holdout period
+  (:func:`guanxi.analytics.btyd.holdout_check`), Gamma-Gamma spend, expected purchases,
+  P(alive) and discounted CLV;
+* the relationship rules (loyalty index, ladder stage, portfolio quadrant, Kotler level and
+  tier) of :mod:`guanxi.analytics.rules`.
+
+The rules decide one customer at a time. Their outcome depends on the inputs only through the
+comparisons their docstrings document (purchases against ``regular_purchases``, P(alive)
+against ``churn_p_alive`` ...), with thresholds this module passes explicitly; so customers
+are grouped by the outcome of those comparisons and the rule is called once per group, on
+a real customer of the group (:func:`_decide_by_class`). A test checks that every customer
+gets what the rule says when called on that customer alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from guanxi.analytics import abc, rfm, rules
+from guanxi.analytics.btyd import MODELS, GammaGammaModel, compare_models, holdout_check
+
+from .choices import FitFailure, segment_code
+from .conf import RefreshSettings
+from .summary import DatabaseSummary
+
+#: Candidate purchase models, compared by BIC.
+CANDIDATES = ("bgnbd", "paretonbd")
+#: Below these, no model is fitted and the reason is shown instead.
+MIN_CUSTOMERS = 50
+MIN_REPEAT_CUSTOMERS = 20
+MIN_SPAN_WEEKS = 8.0
+#: Thresholds passed to the rules (their documented defaults, made explicit here).
+REGULAR_PURCHASES = 3
+SUPPORTER_LOYALTY = 0.6
+ADVOCATE_LOYALTY = 0.8
+CHURN_AFTER_DAYS = 365.0
+CHURN_P_ALIVE = 0.1
+LOYALTY_THRESHOLD = 0.5
+UPGRADE_RATIO = 3.0
+#: Churn-risk bands: P(alive) below these is high / medium risk; without a model, days
+#: since the last purchase at or above these.
+RISK_P_ALIVE = (0.3, 0.7)
+RISK_DAYS = (365, 180)
+#: Credit ratings as a 0..1 criterion of the multi-criteria grade (overdue halves it).
+CREDIT_SCORES = {"AAA": 1.0, "AA": 0.9, "A": 0.8, "BBB": 0.65, "BB": 0.5, "B": 0.35, "C": 0.2}
+
+
+@dataclass
+class Btyd:
+    """The (x, t_x, T) statistics in weeks, for the whole period and for calibration."""
+
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    monetary: np.ndarray
+    cal: np.ndarray  # customers already present at the calibration end
+    x_cal: np.ndarray
+    t_x_cal: np.ndarray
+    T_cal: np.ndarray
+    x_holdout: np.ndarray
+    holdout_weeks: float
+    span_weeks: float
+
+
+def btyd_statistics(summary: DatabaseSummary) -> Btyd:
+    """Frequency, recency and age (weeks) of every customer, and the calibration split."""
+    scale = summary.days_per_period / 7.0
+    x = (summary.periods - 1).astype(np.float64)
+    t_x = (summary.last - summary.first) * scale
+    T = (summary.end - summary.first) * scale
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(x > 0, (summary.spend - summary.first_spend) / np.maximum(x, 1), 0.0)
+    cal = summary.first <= summary.calibration_end
+    x_cal = (summary.periods_cal[cal] - 1).astype(np.float64)
+    t_x_cal = (summary.last_cal[cal] - summary.first[cal]) * scale
+    T_cal = (summary.calibration_end - summary.first[cal]) * scale
+    span = (summary.end - int(summary.first.min())) * scale if len(summary) else 0.0
+    return Btyd(
+        x=x,
+        t_x=np.asarray(t_x, dtype=np.float64),
+        T=np.asarray(T, dtype=np.float64),
+        monetary=np.asarray(monetary, dtype=np.float64),
+        cal=cal,
+        x_cal=x_cal,
+        t_x_cal=np.asarray(t_x_cal, dtype=np.float64),
+        T_cal=np.asarray(T_cal, dtype=np.float64),
+        x_holdout=summary.periods_holdout[cal].astype(np.float64),
+        holdout_weeks=float((summary.end - summary.calibration_end) * scale),
+        span_weeks=float(span),
+    )
+
+
+@dataclass
+class FitResult:
+    """The chosen purchase model and spend model, or why there is none."""
+
+    model: Any = None
+    spend_model: GammaGammaModel | None = None
+    comparison: list[dict[str, Any]] = field(default_factory=list)
+    holdout: dict[str, Any] = field(default_factory=dict)
+    failure: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """Name of the CLV model (purchase model + spend model)."""
+        if self.model is None:
+            return ""
+        spend = "gammagamma" if self.spend_model is not None else "mean spend"
+        return f"{self.model.model_name} + {spend}"
+
+    def params(self) -> dict[str, Any]:
+        """Fitted parameters of both models (JSON-ready), to score single customers later."""
+        out: dict[str, Any] = {}
+        if self.model is not None:
+            out["purchase"] = {"model": self.model.model_name, "params": self.model.params_}
+        if self.spend_model is not None:
+            out["spend"] = {"model": "gammagamma", "params": self.spend_model.params_}
+        return out
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def fit_models(stats: Btyd) -> FitResult:
+    """Fit the candidate purchase models, keep the best converged one by BIC, check it on
+    the holdout period, and fit Gamma-Gamma on the repeat customers."""
+    result = FitResult()
+    n = len(stats.x)
+    repeat = int((stats.x > 0).sum())
+    if n < MIN_CUSTOMERS:
+        result.failure, result.detail = FitFailure.TOO_FEW_CUSTOMERS, {"customers": n}
+        return result
+    if repeat < MIN_REPEAT_CUSTOMERS:
+        result.failure, result.detail = FitFailure.TOO_FEW_REPEAT, {"repeat": repeat}
+        return result
+    if stats.span_weeks < MIN_SPAN_WEEKS:
+        result.failure = FitFailure.TOO_SHORT
+        result.detail = {"weeks": round(stats.span_weeks, 1)}
+        return result
+    try:
+        fits = compare_models(stats.x, stats.t_x, stats.T, models=CANDIDATES)
+    except (ValueError, ArithmeticError, FloatingPointError) as exc:
+        result.failure, result.detail = FitFailure.ERROR, {"error": str(exc)}
+        return result
+    result.comparison = [
+        {
+            "model": fit.model,
+            "log_likelihood": _finite(fit.log_likelihood),
+            "bic": _finite(fit.bic),
+            "converged": fit.converged,
+            "params": fit.params,
+            "n_unique": fit.n_unique,
+        }
+        for fit in fits
+    ]
+    usable = [fit for fit in fits if fit.converged and math.isfinite(fit.log_likelihood)]
+    if not usable:
+        result.failure = FitFailure.NOT_CONVERGED
+        result.detail = {"models": [fit.model for fit in fits]}
+        return result
+    best = usable[0]
+    model_class: Any = MODELS[best.model]
+    result.model = model_class.from_params(**best.params)
+    result.holdout = _holdout(best.model, stats)
+    result.spend_model = _fit_spend(stats, result)
+    return result
+
+
+def _holdout(name: str, stats: Btyd) -> dict[str, Any]:
+    """Refit on the calibration period and compare with the purchases made afterwards."""
+    if not stats.cal.any() or stats.holdout_weeks <= 0:
+        return {"error": "no holdout period"}
+    try:
+        model = MODELS[name]().fit(stats.x_cal, stats.t_x_cal, stats.T_cal)
+        check = holdout_check(
+            model, stats.x_cal, stats.t_x_cal, stats.T_cal, stats.x_holdout, stats.holdout_weeks
+        )
+    except (ValueError, ArithmeticError, FloatingPointError) as exc:
+        return {"error": str(exc)}
+    return {
+        "weeks": round(stats.holdout_weeks, 2),
+        "customers": int(stats.cal.sum()),
+        "predicted_total": check.predicted_total,
+        "actual_total": check.actual_total,
+        "mean_absolute_error": check.mean_absolute_error,
+        "root_mean_squared_error": check.root_mean_squared_error,
+        "by_frequency": [
+            {"group": label, "customers": count, "predicted": predicted, "actual": actual}
+            for label, count, predicted, actual in check.by_frequency
+        ],
+        "params": model.params_,
+    }
+
+
+def _fit_spend(stats: Btyd, result: FitResult) -> GammaGammaModel | None:
+    repeat = (stats.x > 0) & (stats.monetary > 0)
+    if repeat.sum() < MIN_REPEAT_CUSTOMERS:
+        result.detail["spend"] = "too few repeat customers with a positive spend"
+        return None
+    try:
+        model = GammaGammaModel().fit(stats.x[repeat], stats.monetary[repeat])
+        model.expected_average_spend()  # raises when the spend has no finite mean
+    except (ValueError, ArithmeticError, FloatingPointError) as exc:
+        result.detail["spend"] = str(exc)
+        return None
+    result.comparison.append(
+        {
+            "model": "gammagamma",
+            "log_likelihood": _finite(model.log_likelihood_),
+            "bic": None,
+            "converged": model.converged_,
+            "params": model.params_,
+            "n_unique": model.n_unique_,
+        }
+    )
+    return model
+
+
+@dataclass
+class Predictions:
+    """Per-customer predictions of the fitted models (NaN where there is no model)."""
+
+    expected_purchases: np.ndarray
+    p_alive: np.ndarray
+    expected_spend: np.ndarray
+    clv: np.ndarray
+
+
+def predict(
+    fit: FitResult,
+    stats: Btyd,
+    summary: DatabaseSummary,
+    params: RefreshSettings,
+    *,
+    batch_size: int,
+    between_batches: Callable[[float], None] | None = None,
+) -> Predictions:
+    """Expected purchases, P(alive), expected spend and CLV, in batches of customers.
+
+    ``between_batches(done_share)`` runs after every batch (progress, cancellation).
+    """
+    n = len(stats.x)
+    out = Predictions(*(np.full(n, np.nan) for _ in range(4)))
+    if fit.model is None:
+        return out
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_spend = np.where(summary.periods > 0, summary.spend / summary.periods, 0.0)
+    # Monthly discounting steps over the horizon.
+    steps = max(1, round(params.horizon / (52.0 / 12.0)))
+    for start in range(0, n, batch_size):
+        part = slice(start, min(start + batch_size, n))
+        x, t_x, T = stats.x[part], stats.t_x[part], stats.T[part]
+        out.expected_purchases[part] = fit.model.conditional_expected_purchases(
+            params.next_period, x, t_x, T
+        )
+        out.p_alive[part] = fit.model.probability_alive(x, t_x, T)
+        if fit.spend_model is not None:
+            spend = fit.spend_model.conditional_expected_average_spend(x, stats.monetary[part])
+        else:
+            spend = mean_spend[part]
+        out.expected_spend[part] = spend
+        out.clv[part] = fit.model.customer_lifetime_value(
+            x,
+            t_x,
+            T,
+            expected_spend=spend,
+            horizon=params.horizon,
+            margin=params.margin,
+            discount_rate=params.weekly_discount_rate,
+            steps=steps,
+        )
+        if between_batches is not None:
+            between_batches(part.stop / n)
+    return out
+
+
+@dataclass
+class RuleScores:
+    """Rule-based results for the customers with orders (same order as the summary)."""
+
+    recency_score: np.ndarray
+    frequency_score: np.ndarray
+    monetary_score: np.ndarray
+    segment: np.ndarray
+    abc_grade: np.ndarray
+    abc_score: np.ndarray
+    abc_score_grade: np.ndarray
+    loyalty: np.ndarray
+    ladder: np.ndarray
+    churn_risk: np.ndarray
+    quadrant: np.ndarray
+    level: np.ndarray
+    tier: np.ndarray
+    portfolio_threshold: float
+    grade_sizes: dict[str, int]
+
+
+def _decide_by_class(
+    key: np.ndarray, decide: Callable[[int], rules.Decision]
+) -> tuple[np.ndarray, list[rules.Decision]]:
+    """Call ``decide(index)`` once per distinct ``key`` (on its first customer) and spread
+    the decision's value to every customer with that key."""
+    _classes, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    decisions = [decide(int(i)) for i in first]
+    values = np.array([str(d.value) for d in decisions], dtype=object)
+    return values[inverse.reshape(-1)], decisions
+
+
+def _opt(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def score_rules(
+    summary: DatabaseSummary,
+    predictions: Predictions,
+    params: RefreshSettings,
+    *,
+    end_day: int,
+    credit: np.ndarray,
+) -> RuleScores:
+    """RFM, ABC, loyalty, ladder, churn risk, portfolio and relationship level of every
+    customer with orders. ``credit`` is the 0..1 credit criterion (NaN unknown)."""
+    n = len(summary)
+    recency_days = (end_day - summary.last_day).astype(np.float64)
+    orders = summary.orders.astype(np.float64)
+    spend = np.clip(summary.spend, 0.0, None)
+    scored = rfm.rfm_scores(recency_days, orders, spend)
+    segment = np.array([segment_code(s) for s in scored.segment.tolist()], dtype=object)
+
+    abc_grade = abc.pareto_grades(spend)
+
+    repeat_purchases = np.maximum(orders - 1, 0)
+    loyalty_by_count = {
+        count: rules.loyalty_index(repeat_purchases=count).value
+        for count in np.unique(repeat_purchases).tolist()
+    }
+    loyalty = np.array([loyalty_by_count[c] for c in repeat_purchases.tolist()], dtype=np.float64)
+
+    p_alive = predictions.p_alive
+    has_model = bool(np.isfinite(p_alive).any())
+    criteria = {
+        "purchase_frequency": (scored.frequency_score - 1) / 4.0,
+        "purchase_volume": (scored.monetary_score - 1) / 4.0,
+        "credit_status": credit,
+        "loyalty": loyalty,
+    }
+    if has_model:
+        criteria["purchase_probability"] = p_alive
+    weighted = abc.weighted_score(criteria)
+
+    # Ladder stage: the rule's outcome depends on these comparisons (see its docstring).
+    purchases = summary.orders.astype(np.int64)
+    ladder_key = (
+        np.minimum(purchases, REGULAR_PURCHASES) * 32
+        + (recency_days >= CHURN_AFTER_DAYS) * 16
+        + (np.nan_to_num(p_alive, nan=1.0) < CHURN_P_ALIVE) * 8
+        + (loyalty >= SUPPORTER_LOYALTY) * 4
+        + (loyalty >= ADVOCATE_LOYALTY) * 2
+    )
+    ladder, _ = _decide_by_class(
+        ladder_key,
+        lambda i: rules.ladder_stage(
+            purchases=int(purchases[i]),
+            days_since_last_purchase=float(recency_days[i]),
+            loyalty=float(loyalty[i]),
+            referrals=0,
+            p_alive=_opt(p_alive[i]),
+            regular_purchases=REGULAR_PURCHASES,
+            supporter_loyalty=SUPPORTER_LOYALTY,
+            advocate_loyalty=ADVOCATE_LOYALTY,
+            churn_after_days=CHURN_AFTER_DAYS,
+            churn_p_alive=CHURN_P_ALIVE,
+        ),
+    )
+
+    if has_model:
+        risk = np.where(
+            p_alive < RISK_P_ALIVE[0], "high", np.where(p_alive < RISK_P_ALIVE[1], "medium", "low")
+        )
+    else:
+        risk = np.where(
+            recency_days >= RISK_DAYS[0],
+            "high",
+            np.where(recency_days >= RISK_DAYS[1], "medium", "low"),
+        )
+
+    value = np.where(np.isfinite(predictions.clv), predictions.clv, spend)
+    expected_loyalty = p_alive if has_model else loyalty
+    threshold = float(np.median(value)) if n else 0.0
+    quadrant_key = (value >= threshold) * 2 + (expected_loyalty >= LOYALTY_THRESHOLD)
+    quadrant, _ = _decide_by_class(
+        quadrant_key,
+        lambda i: rules.portfolio_quadrant(
+            value=float(value[i]),
+            expected_loyalty=float(expected_loyalty[i]),
+            value_threshold=threshold,
+            loyalty_threshold=LOYALTY_THRESHOLD,
+        ),
+    )
+    quadrant = np.array([q.replace(" ", "_") for q in quadrant.tolist()], dtype=object)
+
+    grades, counts = np.unique(abc_grade, return_counts=True)
+    grade_sizes = dict(zip(grades.tolist(), counts.tolist(), strict=True))
+    cost = params.cost_to_keep if params.cost_to_keep > 0 else None
+    grade_code = np.searchsorted(grades, abc_grade)
+    level_key = grade_code * 4
+    if cost is not None:
+        clv = np.nan_to_num(predictions.clv, nan=0.0)
+        level_key = level_key + (clv / cost < 1) * 2 + (clv / cost >= UPGRADE_RATIO)
+    level, decisions = _decide_by_class(
+        level_key,
+        lambda i: rules.kotler_level(
+            customer_count=grade_sizes[str(abc_grade[i])],
+            unit_margin=params.margin,
+            clv=_opt(predictions.clv[i]) if cost is not None else None,
+            cost_to_keep=cost,
+            upgrade_ratio=UPGRADE_RATIO,
+        ),
+    )
+    tier_of = {str(d.value): d.facts["tier"] for d in decisions}
+    tier = np.array([tier_of[v] for v in level.tolist()], dtype=object)
+
+    return RuleScores(
+        recency_score=scored.recency_score,
+        frequency_score=scored.frequency_score,
+        monetary_score=scored.monetary_score,
+        segment=segment,
+        abc_grade=abc_grade.astype(object),
+        abc_score=weighted.score,
+        abc_score_grade=weighted.grade.astype(object),
+        loyalty=loyalty,
+        ladder=ladder,
+        churn_risk=risk.astype(object),
+        quadrant=quadrant,
+        level=level,
+        tier=tier,
+        portfolio_threshold=threshold,
+        grade_sizes=grade_sizes,
+    )
+
+
+def credit_criterion(rating_code: np.ndarray, overdue: np.ndarray) -> np.ndarray:
+    """0..1 credit criterion from rating codes (index into :data:`CREDIT_SCORES`, -1 unknown)
+    and the overdue flag (halves it)."""
+    scores = np.array([*list(CREDIT_SCORES.values()), 0.0], dtype=np.float64)
+    value = np.where(rating_code >= 0, scores[np.clip(rating_code, 0, len(scores) - 1)], np.nan)
+    return np.where(overdue, value * 0.5, value)

@@ -1,0 +1,260 @@
+"""Writes of the insights app: refresh runs (request, run, cancel) and the incremental upkeep.
+
+Insight rows are derived data: they are never edited by people, and a refresh writes a
+million of them at once, so they are not in the change log; the :class:`RefreshRun` is the
+record of who refreshed what, when, and how the models fared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.analytics import rules
+from guanxi.analytics.btyd import MODELS
+from guanxi.core.permissions import Role, role_of
+
+from . import scoring
+from .choices import ChurnRisk, RunStatus, RunTrigger
+from .conf import RefreshSettings, refresh_settings
+from .models import CustomerInsight, RefreshRun
+from .refresh import execute_refresh
+from .summary import fetch_summary
+
+#: Roles that may start or cancel a refresh (administrators and analysts).
+REFRESH_ROLES = frozenset({Role.ADMINISTRATOR, Role.ANALYST})
+#: A running refresh that has shown no progress for this long was interrupted (killed).
+STALE_AFTER = dt.timedelta(minutes=15)
+_ID_BATCH = 500
+
+
+def may_refresh(user: Any) -> bool:
+    """Whether ``user`` may start or cancel a refresh."""
+    return role_of(user) in REFRESH_ROLES
+
+
+def _ensure_may_refresh(actor: Any) -> None:
+    # ``actor=None`` is the system: the command line and the nightly schedule.
+    if actor is not None and not may_refresh(actor):
+        raise PermissionDenied(_("Only administrators and analysts may refresh the insights."))
+
+
+def _mark_interrupted() -> None:
+    """Runs whose process stopped reporting (killed, machine restarted) are failed."""
+    limit = timezone.now() - STALE_AFTER
+    RefreshRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=limit).update(
+        status=RunStatus.FAILED,
+        finished_at=timezone.now(),
+        error="Interrupted: the process running the refresh stopped reporting progress.",
+    )
+
+
+def insight_refresh_request(
+    *, actor: Any, trigger: str = RunTrigger.MANUAL, enqueue: bool = True
+) -> RefreshRun:
+    """Queue a full refresh (a background task runs it); refused while one is under way.
+
+    ``enqueue=False`` only creates the queued run (the command line runs it in-process).
+    """
+    _ensure_may_refresh(actor)
+    _mark_interrupted()
+    with transaction.atomic():
+        active = RefreshRun.objects.select_for_update().filter(
+            status__in=(RunStatus.QUEUED, RunStatus.RUNNING)
+        )
+        busy = active.first()
+        if busy is not None:
+            raise ValidationError(
+                _("A refresh is already under way (run #%(pk)s).") % {"pk": busy.pk}
+            )
+        run = RefreshRun.objects.create(
+            trigger=trigger, requested_by=actor if getattr(actor, "pk", None) else None
+        )
+        if enqueue:
+            from .tasks import refresh_insights
+
+            # Enqueued with the run: the task never starts for a run that rolled back.
+            transaction.on_commit(lambda: refresh_insights.enqueue(run.pk))
+    return run
+
+
+def insight_refresh_cancel(*, actor: Any, run: RefreshRun) -> RefreshRun:
+    """Ask a queued or running refresh to stop (it stops at the next batch)."""
+    _ensure_may_refresh(actor)
+    with transaction.atomic():
+        run = RefreshRun.objects.select_for_update().get(pk=run.pk)
+        if not run.is_active:
+            raise ValidationError(_("This refresh has already finished."))
+        if run.status == RunStatus.QUEUED:
+            run.status = RunStatus.CANCELLED
+            run.finished_at = timezone.now()
+        run.cancel_requested = True
+        run.save(update_fields=["status", "finished_at", "cancel_requested"])
+    return run
+
+
+def insight_refresh_run(
+    *,
+    run: RefreshRun,
+    params: RefreshSettings | None = None,
+    as_of: dt.date | None = None,
+    on_progress: Callable[[str, int], None] | None = None,
+) -> RefreshRun:
+    """Run a queued refresh now, in this process (the task and the command call this)."""
+    with transaction.atomic():
+        run = RefreshRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != RunStatus.QUEUED:
+            return run  # cancelled before it started, or already run
+        run.status = RunStatus.RUNNING
+        run.started_at = run.heartbeat_at = timezone.now()
+        run.save(update_fields=["status", "started_at", "heartbeat_at"])
+    return execute_refresh(run, params=params, as_of=as_of, on_progress=on_progress)
+
+
+def _current_model() -> tuple[Any, RefreshRun | None]:
+    run = RefreshRun.objects.filter(is_current=True).first()
+    if run is None:
+        return None, None
+    purchase = (run.model_params or {}).get("purchase")
+    if not purchase:
+        return None, run
+    model_class: Any = MODELS[purchase["model"]]
+    return model_class.from_params(**purchase["params"]), run
+
+
+def insight_apply_orders(*, customer_ids: Iterable[int], as_of: dt.date | None = None) -> int:
+    """Bring the order-based insight fields of these customers up to date at once.
+
+    Recomputes from their orders (net of reversals) the first and last purchase, orders,
+    total spend, days since the last purchase, repeat purchase periods, P(alive) under the
+    current run's model, and the ladder stage; scores and grades wait for the next refresh.
+    Called inside the transaction that created or reversed orders (and by importers after a
+    batch). Returns the number of customers updated.
+    """
+    ids = sorted({int(pk) for pk in customer_ids})
+    if not ids:
+        return 0
+    params = refresh_settings()
+    as_of = as_of or timezone.localdate()
+    end_day = (as_of - dt.date(1970, 1, 1)).days
+    model, _run = _current_model()
+    now = timezone.now()
+    rows: list[CustomerInsight] = []
+    for start in range(0, len(ids), _ID_BATCH):
+        batch = ids[start : start + _ID_BATCH]
+        summary = fetch_summary(
+            period=params.period, as_of=as_of, holdout=params.holdout, customer_ids=batch
+        )
+        seen: set[int] = set()
+        if summary is not None and len(summary):
+            stats = scoring.btyd_statistics(summary)
+            p_alive = (
+                model.probability_alive(stats.x, stats.t_x, stats.T)
+                if model is not None
+                else np.full(len(summary), np.nan)
+            )
+            for i, pk in enumerate(summary.customer.tolist()):
+                seen.add(pk)
+                rows.append(
+                    _upkeep_row(
+                        pk,
+                        as_of=as_of,
+                        first_day=int(summary.first_day[i]),
+                        last_day=int(summary.last_day[i]),
+                        orders=int(summary.orders[i]),
+                        spend=float(summary.spend[i]),
+                        frequency=int(summary.periods[i]) - 1,
+                        recency=end_day - int(summary.last_day[i]),
+                        p_alive=float(p_alive[i]),
+                        now=now,
+                    )
+                )
+        for pk in batch:
+            if pk not in seen:  # every order reversed: back to a prospect
+                rows.append(
+                    CustomerInsight(
+                        customer_id=pk,
+                        as_of=as_of,
+                        order_count=0,
+                        total_spend=0,
+                        frequency=0,
+                        recency_days=None,
+                        first_purchase=None,
+                        last_purchase=None,
+                        ladder_stage=rules.ladder_stage(purchases=0).value,
+                        touched_at=now,
+                    )
+                )
+    CustomerInsight.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["customer"],
+        update_fields=[
+            "as_of", "first_purchase", "last_purchase", "order_count", "total_spend",
+            "recency_days", "frequency", "ladder_stage", "p_alive", "churn_risk", "touched_at",
+        ],
+    )  # fmt: skip
+    return len(rows)
+
+
+def _upkeep_row(
+    pk: int,
+    *,
+    as_of: dt.date,
+    first_day: int,
+    last_day: int,
+    orders: int,
+    spend: float,
+    frequency: int,
+    recency: int,
+    p_alive: float,
+    now: dt.datetime,
+) -> CustomerInsight:
+    alive = None if math.isnan(p_alive) else round(p_alive, 4)
+    loyalty = rules.loyalty_index(repeat_purchases=max(orders - 1, 0)).value
+    stage = rules.ladder_stage(
+        purchases=orders,
+        days_since_last_purchase=float(recency),
+        loyalty=loyalty,
+        referrals=0,
+        p_alive=alive,
+        regular_purchases=scoring.REGULAR_PURCHASES,
+        supporter_loyalty=scoring.SUPPORTER_LOYALTY,
+        advocate_loyalty=scoring.ADVOCATE_LOYALTY,
+        churn_after_days=scoring.CHURN_AFTER_DAYS,
+        churn_p_alive=scoring.CHURN_P_ALIVE,
+    ).value
+    if alive is not None:
+        low, high = scoring.RISK_P_ALIVE
+        risk = ChurnRisk.HIGH if alive < low else ChurnRisk.MEDIUM if alive < high else "low"
+    else:
+        far, near = scoring.RISK_DAYS
+        risk = ChurnRisk.HIGH if recency >= far else ChurnRisk.MEDIUM if recency >= near else "low"
+    epoch = dt.date(1970, 1, 1)
+    return CustomerInsight(
+        customer_id=pk,
+        as_of=as_of,
+        first_purchase=epoch + dt.timedelta(days=first_day),
+        last_purchase=epoch + dt.timedelta(days=last_day),
+        order_count=orders,
+        total_spend=round(spend, 2),
+        recency_days=recency,
+        frequency=frequency,
+        ladder_stage=stage,
+        p_alive=alive,
+        churn_risk=risk,
+        touched_at=now,
+    )
+
+
+def orders_changed_callback(customer_ids: frozenset[int]) -> None:
+    """The hook the sales services call (``guanxi.core.hooks.orders_changed``)."""
+    insight_apply_orders(customer_ids=customer_ids)

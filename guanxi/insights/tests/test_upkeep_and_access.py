@@ -1,0 +1,222 @@
+"""Incremental upkeep on new and reversed orders; who sees insight fields; who may refresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from guanxi.core.permissions import Role
+from guanxi.insights import explain
+from guanxi.insights.choices import RunStatus
+from guanxi.insights.models import CustomerInsight, RefreshRun
+from guanxi.insights.services import insight_refresh_request, insight_refresh_run
+from guanxi.sales.services import order_create, order_reverse
+
+
+def _order(actor, customer, days_ago: int, amount: str = "50.00"):
+    return order_create(
+        actor=actor,
+        data={
+            "external_id": f"N-{customer.pk}-{days_ago}-{amount}",
+            "customer": customer,
+            "ordered_at": timezone.now() - dt.timedelta(days=days_ago),
+        },
+        lines=[{"description": "x", "quantity": 1, "unit_price": amount}],
+    )
+
+
+def test_new_and_reversed_orders_update_the_insight_at_once(world):
+    # given a refreshed base
+    insight_refresh_run(run=insight_refresh_request(actor=None, enqueue=False))
+    rep = world.users[Role.SALES_REP]
+    customer = world.records_for(Role.SALES_REP)["own"].customer
+    before = CustomerInsight.objects.get(customer=customer)
+    assert before.order_count == 1
+
+    # when the rep records two more orders on other days
+    _order(rep, customer, days_ago=0)
+    second = _order(rep, customer, days_ago=40, amount="25.00")
+
+    # then the order-based fields are current without a refresh
+    after = CustomerInsight.objects.get(customer=customer)
+    assert after.order_count == 3
+    assert after.total_spend == before.total_spend + Decimal("75.00")
+    assert after.recency_days == 0
+    assert after.last_purchase == timezone.localdate()
+    assert after.frequency == 2
+    assert after.ladder_stage == "client"  # three purchases: a repeat customer
+    assert after.rfm_segment == before.rfm_segment  # scores wait for the next refresh
+
+    # when one of them is reversed
+    order_reverse(actor=world.users[Role.ADMINISTRATOR], order=second, reason="typo")
+
+    # then it no longer counts
+    reversed_ = CustomerInsight.objects.get(customer=customer)
+    assert reversed_.order_count == 2
+    assert reversed_.total_spend == before.total_spend + Decimal("50.00")
+    assert reversed_.ladder_stage == "customer"
+
+
+def test_an_order_creates_the_insight_of_a_customer_never_refreshed(world):
+    rep = world.users[Role.SALES_REP]
+    customer = world.records_for(Role.SALES_REP)["own"].customer
+    assert not CustomerInsight.objects.filter(customer=customer).exists()
+    _order(rep, customer, days_ago=3)
+    insight = CustomerInsight.objects.get(customer=customer)
+    assert insight.order_count == 2
+    assert insight.first_purchase is not None and insight.recency_days is not None
+
+
+def test_a_refresh_keeps_order_fields_updated_while_it_ran(world):
+    # An order recorded after the summary was read: the swap keeps the newer figures.
+    from guanxi.insights import refresh
+
+    rep = world.users[Role.SALES_REP]
+    customer = world.records_for(Role.SALES_REP)["own"].customer
+    original = refresh.fetch_summary
+
+    def summary_then_order(**kwargs):
+        result = original(**kwargs)
+        _order(rep, customer, days_ago=0, amount="10.00")
+        return result
+
+    refresh.fetch_summary = summary_then_order
+    try:
+        run = insight_refresh_run(run=insight_refresh_request(actor=None, enqueue=False))
+    finally:
+        refresh.fetch_summary = original
+    assert run.status == RunStatus.SUCCEEDED
+    assert CustomerInsight.objects.get(customer=customer).order_count == 2
+
+
+@pytest.fixture
+def refreshed(world):
+    insight_refresh_run(run=insight_refresh_request(actor=None, enqueue=False))
+    return world
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_insight_fields_come_only_with_customers_the_user_may_see(refreshed):
+    rep = refreshed.users[Role.SALES_REP]
+    records = refreshed.records_for(Role.SALES_REP)
+    client = _api(rep)
+
+    own = client.get(reverse("api:customer-detail", args=[records["own"].customer.pk]))
+    assert own.status_code == 200
+    stored = CustomerInsight.objects.get(customer=records["own"].customer)
+    assert own.json()["insight"]["order_count"] == 1
+    assert own.json()["insight"]["ladder_stage"] == stored.ladder_stage
+
+    other = client.get(reverse("api:customer-detail", args=[records["other"].customer.pk]))
+    assert other.status_code == 404
+
+    # Filtering by an insight field stays within the rep's scope.
+    listed = client.get(reverse("api:customer-list"), {"ladder_stage": stored.ladder_stage})
+    ids = {row["id"] for row in listed.json()["results"]}
+    assert ids == {records["own"].customer.pk}
+    ordered = client.get(reverse("api:customer-list"), {"ordering": "-insight__total_spend"})
+    assert ordered.status_code == 200
+
+
+def test_customer_list_filters_and_sorts_by_insight_fields(refreshed, client):
+    analyst = refreshed.users[Role.ANALYST]
+    client.force_login(analyst)
+    response = client.get(reverse("customer_list"), {"ladder_stage": "customer", "sort": "-clv"})
+    assert response.status_code == 200
+    assert "RFM segment" in response.content.decode()
+    empty = client.get(reverse("customer_list"), {"ladder_stage": "advocate"})
+    assert refreshed.records_for(Role.ANALYST)["own"].customer.name not in empty.content.decode()
+
+
+def test_customer_page_shows_the_value_panel_with_reasons(refreshed, client):
+    rep = refreshed.users[Role.SALES_REP]
+    client.force_login(rep)
+    customer = refreshed.records_for(Role.SALES_REP)["own"].customer
+    page = client.get(reverse("customer_detail", args=[customer.pk])).content.decode()
+    assert "Customer value" in page
+    insight = CustomerInsight.objects.get(customer=customer)
+    assert html.escape(explain.ladder_reason(insight)) in page
+    assert html.escape(explain.rfm_reason(insight)) in page
+    assert "Too little data" in page
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        (Role.ADMINISTRATOR, True),
+        (Role.ANALYST, True),
+        (Role.SALES_MANAGER, False),
+        (Role.SALES_REP, False),
+        (Role.MARKETER, False),
+        (Role.READ_ONLY, False),
+    ],
+)
+def test_refresh_now_only_for_administrators_and_analysts(world, client, role, allowed):
+    client.force_login(world.users[role])
+    response = client.post(reverse("insight_refresh"))
+    if allowed:
+        assert response.status_code == 302
+        assert RefreshRun.objects.filter(status=RunStatus.QUEUED).count() == 1
+    else:
+        assert response.status_code == 403
+        assert not RefreshRun.objects.exists()
+
+
+def test_insights_page_for_managers_not_for_reps(refreshed, client):
+    client.force_login(refreshed.users[Role.SALES_MANAGER])
+    page = client.get(reverse("insights"))
+    assert page.status_code == 200
+    assert reverse("insight_refresh") not in page.content.decode()
+    client.force_login(refreshed.users[Role.SALES_REP])
+    assert client.get(reverse("insights")).status_code == 404
+
+
+def test_a_second_refresh_is_refused_while_one_is_queued(world):
+    insight_refresh_request(actor=world.users[Role.ANALYST], enqueue=False)
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="already under way"):
+        insight_refresh_request(actor=world.users[Role.ANALYST], enqueue=False)
+
+
+def test_guanxi_analytics_refresh_runs_the_management_command(world, monkeypatch, capsys):
+    from guanxi import cli
+
+    calls = []
+    monkeypatch.setattr(
+        "django.core.management.execute_from_command_line", lambda args: calls.append(args)
+    )
+    cli.main(["analytics", "refresh", "--as-of", "2026-01-01"])
+    assert calls == [["guanxi", "analytics_refresh", "--as-of", "2026-01-01"]]
+
+    from django.core.management import call_command
+
+    call_command("analytics_refresh")
+    assert "succeeded" in capsys.readouterr().out
+    assert RefreshRun.objects.get().status == RunStatus.SUCCEEDED
+
+
+def test_the_worker_runs_a_queued_refresh(world, django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    # given a refresh queued from the UI (the task is enqueued when the run commits)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = insight_refresh_request(actor=world.users[Role.ANALYST])
+
+    # when the worker runs the queued tasks
+    call_command("worker", batch=True, interval=0.01)
+
+    # then the refresh ran
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED
