@@ -40,14 +40,15 @@ if mode == "kill":
     rows = list(CustomerInsight.objects.order_by("pk").values_list("pk", "refresh_run_id", "clv", "ladder_stage"))
     with open(ready + ".before", "w") as handle:
         json.dump([[str(v) for v in row] for row in rows], handle)
-    def swap_then_hang(connection, run, guard):
+    def swap_then_hang(connection, run, guard, staged):
         from django.db import transaction
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(refresh.swap_sql(connection.vendor), [guard] * len(refresh.ORDER_COLUMNS))
+            refresh.swap_rows(connection, guard, staged)
             open(ready, "w").close()
             time.sleep(120)
 
+    # The large-base path (indexes dropped, table emptied and refilled) is the riskiest one.
+    refresh.REBUILD_MIN_ROWS = 0
     refresh._swap = swap_then_hang
     insight_refresh_run(run=insight_refresh_request(actor=None, enqueue=False), params=refresh_settings(margin=0.9), as_of=as_of)
 else:

@@ -73,9 +73,14 @@ def test_an_order_creates_the_insight_of_a_customer_never_refreshed(world):
     assert insight.first_purchase is not None and insight.recency_days is not None
 
 
-def test_a_refresh_keeps_order_fields_updated_while_it_ran(world):
-    # An order recorded after the summary was read: the swap keeps the newer figures.
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_a_refresh_keeps_order_fields_updated_while_it_ran(world, monkeypatch, rebuild):
+    # An order recorded after the summary was read: the swap keeps the newer figures, both
+    # in the upsert (small bases) and in the rebuild without indexes (large bases).
     from guanxi.insights import refresh
+
+    monkeypatch.setattr(refresh, "REBUILD_MIN_ROWS", 0 if rebuild else 10**9)
+    insight_refresh_run(run=insight_refresh_request(actor=None, enqueue=False))
 
     rep = world.users[Role.SALES_REP]
     customer = world.records_for(Role.SALES_REP)["own"].customer
@@ -91,8 +96,15 @@ def test_a_refresh_keeps_order_fields_updated_while_it_ran(world):
         run = insight_refresh_run(run=insight_refresh_request(actor=None, enqueue=False))
     finally:
         refresh.fetch_summary = original
-    assert run.status == RunStatus.SUCCEEDED
+    assert run.status == RunStatus.SUCCEEDED, run.error
     assert CustomerInsight.objects.get(customer=customer).order_count == 2
+    assert not CustomerInsight.objects.exclude(refresh_run=run).exists()
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # the indexes are back
+        names = {i["columns"][0] for i in connection.introspection.get_constraints(
+            cursor, CustomerInsight._meta.db_table).values() if i["index"]}  # fmt: skip
+    assert {"clv", "rfm_segment", "ladder_stage", "p_alive"} <= names
 
 
 @pytest.fixture
@@ -207,6 +219,7 @@ def test_guanxi_analytics_refresh_runs_the_management_command(world, monkeypatch
     assert RefreshRun.objects.get().status == RunStatus.SUCCEEDED
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_worker_runs_a_queued_refresh(world, django_capture_on_commit_callbacks):
     from django.core.management import call_command
 
