@@ -1,4 +1,4 @@
-"""Orders from a file with one row per order line, at bulk-load speed.
+"""Orders from a file with one row per order line, validated here, written set-based.
 
 Rows of one order (same order number) must follow each other; they are grouped, validated
 together and written together: an order with one bad line is rejected as a whole (a
@@ -17,8 +17,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from guanxi.sales.choices import OrderKind, SalesChannel
-from guanxi.sales.models import Product
-from guanxi.sales.services import OrderImport, order_import_batch
+from guanxi.sales.services import order_import_staged
 
 from ..formulas import restore
 from . import convert
@@ -38,13 +37,16 @@ class OrderImporter(Importer):
     """Groups order lines into orders and writes them with :func:`order_import_batch`."""
 
     kind = "orders"
-    default_chunk = 10_000
+    default_chunk = 50_000
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.customer_ids: dict[str, int | None] = {}
-        self.product_ids: dict[str, int | None] = {}
         self.default_currency = settings.GUANXI_DEFAULT_CURRENCY
+        self._dates: dict[str, str] = {}
+        self._prices: dict[str, tuple[Decimal, str]] = {}
+        self._quantities: dict[str, tuple[Decimal, str]] = {}
+        self._price_pair = self._decimal_pair(_price)
+        self._quantity_pair = self._decimal_pair(_quantity)
 
     def batches(self, rows: Iterable[Row]) -> Iterator[Batch]:
         """Chunks of whole orders, about ``chunk_size`` lines each."""
@@ -73,26 +75,33 @@ class OrderImporter(Importer):
     def rows_of(self, batch: Batch) -> list[Row]:
         return [row for group in batch for row in group]
 
-    def _resolve(
-        self, cache: dict[str, int | None], keys: set[str], model: Any, field: str
-    ) -> None:
-        missing = sorted(k for k in keys if k not in cache)
-        for start in range(0, len(missing), 900):
-            part = missing[start : start + 900]
-            for k in part:
-                cache[k] = None
-            for pk, value in (
-                model._base_manager.filter(**{f"{field}__in": part})
-                .order_by()
-                .values_list("pk", field)
-            ):
-                cache[value] = pk
-        if len(cache) > 500_000:  # bounded memory over huge files
-            keep = {k: cache[k] for k in keys if k in cache}
+    def _cached(self, cache: dict[str, Any], convert_: Any, text: str) -> Any:
+        """``convert_(text)`` remembered per distinct text: a file repeats dates and prices."""
+        try:
+            return cache[text]
+        except KeyError:
+            pass
+        value = convert_(text)  # a CellError is not remembered
+        if len(cache) > 200_000:  # bounded memory over huge files
             cache.clear()
-            cache.update(keep)
+        cache[text] = value
+        return value
+
+    @staticmethod
+    def _utc_text(text: str) -> str:
+        """A date cell as naive UTC ISO text, as the staging tables take it."""
+        return convert.parse_datetime(text).replace(tzinfo=None).isoformat(" ")
+
+    @staticmethod
+    def _decimal_pair(parse: Any) -> Any:
+        def pair(text: str) -> tuple[Decimal, str]:
+            number = parse(text)
+            return number, format(number, "f")
+
+        return pair
 
     def process(self, batch: Batch) -> BatchOutcome:
+        """Validate every cell in one pass, then hand the batch to the set-based service."""
         outcome = BatchOutcome()
         columns = self.mapping.columns
         # Rows are padded to the header's width plus one blank cell, which stands in for
@@ -113,12 +122,18 @@ class OrderImporter(Importer):
             )
         )  # fmt: skip
         name_of = self.mapping.column_name
-        parsed: list[tuple[list[Row], dict[str, Any], list[tuple[Any, ...]]]] = []
-        customer_keys: set[str] = set()
-        skus: set[str] = set()
+        cached = self._cached
+        dates, prices, quantities = self._dates, self._prices, self._quantities
+        price_pair, quantity_pair = self._price_pair, self._quantity_pair
+        utc_text = self._utc_text
+        staged_orders: list[tuple[Any, ...]] = []
+        staged_lines: list[tuple[Any, ...]] = []
+        groups: dict[int, tuple[list[Row], list[tuple[int, int]], str]] = {}
         pad = [""] * (width + 1)
         numbered = i_line != blank
-        one = Decimal(1)
+        one = (Decimal(1), "1")
+        zero = Decimal(0)
+        quote = "'"
         for group in batch:
             rows: list[Row] = group
             errors: list[tuple[int, str, str, str]] = []
@@ -127,6 +142,7 @@ class OrderImporter(Importer):
             seen: dict[int, tuple[int, list[str]]] = {}
             copies: dict[Any, int] = {}
             first: tuple[str, ...] | None = None
+            total = zero
             for position, (number, raw_cells, bad) in enumerate(rows, start=1):
                 if bad:
                     for col, value in enumerate(raw_cells):
@@ -140,9 +156,9 @@ class OrderImporter(Importer):
                 field = "customer_external_id"
                 try:
                     order_cells = (
-                        restore(cells[i_cust].strip()), cells[i_at].strip(),
+                        cells[i_cust].strip(), cells[i_at].strip(),
                         cells[i_channel].strip(), cells[i_currency].strip(),
-                        cells[i_kind].strip(), restore(cells[i_reverses].strip()),
+                        cells[i_kind].strip(), cells[i_reverses].strip(),
                         cells[i_total].strip(),
                     )  # fmt: skip
                     if first is None:
@@ -152,13 +168,13 @@ class OrderImporter(Importer):
                         if not head["external_id"]:
                             raise convert.CellError(_("The order number is missing."))
                         field = "customer_external_id"
-                        head["customer"] = order_cells[0]
+                        head["customer"] = restore(order_cells[0])
                         if not order_cells[0]:
                             raise convert.CellError(_("The customer is missing."))
                         field = "ordered_at"
                         if not order_cells[1]:
                             raise convert.CellError(_("The order date is missing."))
-                        head["ordered_at"] = convert.parse_datetime(order_cells[1])
+                        head["ordered_at"] = cached(dates, utc_text, order_cells[1])
                         field = "channel"
                         head["channel"] = (
                             _channel(order_cells[2]) if order_cells[2] else SalesChannel.DIRECT
@@ -170,7 +186,7 @@ class OrderImporter(Importer):
                             else self.default_currency
                         )
                         field = "kind"
-                        head["reverses"] = _external_id(order_cells[5])
+                        head["reverses"] = _external_id(restore(order_cells[5]))
                         head["kind"] = (
                             _kind(order_cells[4])
                             if order_cells[4]
@@ -211,29 +227,39 @@ class OrderImporter(Importer):
                     text = cells[i_line].strip()
                     line_number = _line_number(text) if text else position
                     field = "sku"
-                    sku = restore(cells[i_sku].strip())
+                    sku = cells[i_sku].strip()
+                    if sku[:1] == quote:
+                        sku = restore(sku)
                     field = "description"
-                    description = _description(restore(cells[i_desc].strip()))
+                    description = cells[i_desc].strip()
+                    if description[:1] == quote:
+                        description = restore(description)
+                    if len(description) > 200:
+                        _description(description)  # raises, with the usual message
                     field = "quantity"
                     text = cells[i_qty].strip()
-                    quantity = _quantity(text) if text else one
+                    quantity = cached(quantities, quantity_pair, text) if text else one
                     field = "unit_price"
                     text = cells[i_price].strip()
-                    unit_price = _price(text) if text else None
+                    unit_price = cached(prices, price_pair, text) if text else None
                     field = "amount"
                     text = cells[i_amount].strip()
-                    amount = _price(text) if text else None
+                    amount = cached(prices, price_pair, text) if text else None
                     if amount is None:
                         if unit_price is None:
                             field = "unit_price"
                             raise convert.CellError(_("Give a unit price or an amount."))
-                        amount = (quantity * unit_price).quantize(_CENT)
+                        value = (quantity[0] * unit_price[0]).quantize(_CENT)
+                        amount = (value, format(value, "f"))
                     elif unit_price is None:
-                        unit_price = (amount / quantity).quantize(_CENT) if quantity else amount
+                        value = (
+                            (amount[0] / quantity[0]).quantize(_CENT) if quantity[0] else amount[0]
+                        )
+                        unit_price = (value, format(value, "f"))
                 except convert.CellError as exc:
                     index = columns.get(field)
-                    value = cells[index] if index is not None and index < len(cells) else ""
-                    errors.append((number, name_of(field), convert.excerpt(value), str(exc)))
+                    value_text = cells[index] if index is not None and index < len(cells) else ""
+                    errors.append((number, name_of(field), convert.excerpt(value_text), str(exc)))
                     continue
                 if numbered:
                     signature: Any = line_number
@@ -265,16 +291,16 @@ class OrderImporter(Importer):
                     )  # fmt: skip
                     continue
                 seen[line_number] = (number, raw_cells)
-                if sku:
-                    skus.add(sku)
-                lines.append((number, line_number, sku, description, quantity, unit_price, amount))
+                total += amount[0]
+                lines.append(
+                    (number, line_number, sku, description, quantity[1], unit_price[1], amount[1])
+                )
             if errors:
                 self._reject_group(outcome, rows, errors)
                 continue
             if not lines:
                 continue  # every row was a duplicate, already counted
-            total = head.get("total")
-            if total is not None and total != sum((line[6] for line in lines), Decimal(0)):
+            if head["total"] is not None and head["total"] != total:
                 self._reject_group(
                     outcome,
                     rows,
@@ -282,73 +308,37 @@ class OrderImporter(Importer):
                         (
                             rows[0][0],
                             name_of("total_amount"),
-                            str(total),
+                            str(head["total"]),
                             _("the order total is not the sum of its line amounts"),
                         )
                     ],
                 )
                 continue
-            customer_keys.add(head["customer"])
-            parsed.append((rows, head, lines))
-        self._resolve(self.customer_ids, customer_keys, self.customer_model, "external_id")
-        self._resolve(self.product_ids, skus, Product, "sku")
-        orders: list[OrderImport] = []
-        kept: list[tuple[list[Row], list[tuple[Any, ...]]]] = []
-        for rows, head, lines in parsed:
-            customer_id = self.customer_ids.get(head["customer"])
-            if customer_id is None:
-                self._reject_group(
-                    outcome,
-                    rows,
-                    [
-                        (
-                            rows[0][0],
-                            name_of("customer_external_id"),
-                            convert.excerpt(head["customer"]),
-                            _("no customer has the external id '%(id)s'")
-                            % {"id": convert.excerpt(head["customer"])},
-                        )
-                    ],
-                )
-                continue
-            built = []
-            unknown = []
-            for number, line_number, sku, description, quantity, unit_price, amount in lines:
-                product_id = self.product_ids.get(sku) if sku else None
-                if sku and product_id is None:
-                    unknown.append(
-                        (
-                            number,
-                            name_of("sku"),
-                            convert.excerpt(sku),
-                            _("no product has the SKU '%(sku)s'") % {"sku": convert.excerpt(sku)},
-                        )
-                    )
-                built.append((line_number, product_id, description, quantity, unit_price, amount))
-            if unknown:
-                self._reject_group(outcome, rows, unknown)
-                continue
-            orders.append(
-                OrderImport(
-                    external_id=head["external_id"],
-                    customer_id=customer_id,
-                    ordered_at=head["ordered_at"],
-                    channel=head["channel"],
-                    currency=head["currency"],
-                    lines=built,
-                    kind=head["kind"],
-                    reverses_external_id=head["reverses"],
-                )
-            )
-            kept.append((rows, lines))
-        if not orders:
+            seq = len(staged_orders) + 1
+            staged_orders.append(
+                (seq, head["external_id"], head["customer"], head["ordered_at"], head["channel"],
+                 head["currency"], format(total, "f"), str(head["kind"]), head["reverses"])
+            )  # fmt: skip
+            staged_lines.extend((seq, *line[1:]) for line in lines)
+            groups[seq] = (rows, [(line[0], line[1]) for line in lines], head["customer"])
+        if not staged_orders:
             return outcome
-        answers = order_import_batch(actor=self.actor, orders=orders)
-        for (rows, lines), (status, message) in zip(kept, answers, strict=True):
-            if status == "rejected":
-                self._reject_group(outcome, rows, [(lines[0][0], "", "", message)])
-            else:
-                outcome.count(status, len(lines))
+        answers = order_import_staged(actor=self.actor, orders=staged_orders, lines=staged_lines)
+        for seq, (rows, numbers, customer) in groups.items():
+            status, field, message, line_number = answers[seq]
+            if status != "rejected":
+                outcome.count(status, len(numbers))
+                continue
+            row = next((r for r, n in numbers if n == line_number), numbers[0][0])
+            value = ""
+            if field == "customer_external_id":
+                value = convert.excerpt(customer)
+            elif field == "sku":
+                index = columns.get("sku")
+                cells = next(c for r, c, _b in rows if r == row)
+                value = convert.excerpt(cells[index]) if index is not None else ""
+            column = name_of(field) if field else ""
+            self._reject_group(outcome, rows, [(row, column, value, message)])
         return outcome
 
     def _reject_group(
