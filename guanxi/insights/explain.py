@@ -70,8 +70,11 @@ def abc_reason(insight: CustomerInsight) -> str:
     if not insight.abc_grade:
         return _("No purchase yet: no grade.")
     pareto = {
+        # xgettext:no-python-format
         "A": _("among the customers who bring the first 80% of revenue"),
+        # xgettext:no-python-format
         "B": _("among the customers who bring the next 15% of revenue"),
+        # xgettext:no-python-format
         "C": _("among the customers who bring the last 5% of revenue"),
     }[insight.abc_grade]
     text = _("Grade %(grade)s: %(why)s.") % {"grade": insight.abc_grade, "why": pareto}
