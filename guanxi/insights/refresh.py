@@ -254,7 +254,7 @@ def swap_sql(vendor: str) -> str:
     """
     table = CustomerInsight._meta.db_table
     customers = Customer._meta.db_table
-    mark = "?" if vendor == "sqlite" else "%s"
+    mark = "%s"  # Django turns %s into the driver's placeholder
     target = f'"{table}"'
     updates = [f"{c} = excluded.{c}" for c in MODEL_COLUMNS]
     updates += [
@@ -302,7 +302,7 @@ def _rebuild(cursor: Any, vendor: str, guard: dt.datetime) -> None:
     table = CustomerInsight._meta.db_table
     customers = Customer._meta.db_table
     target = f'"{table}"'
-    mark = "?" if vendor == "sqlite" else "%s"
+    mark = "%s"  # Django turns %s into the driver's placeholder
     columns = ", ".join([*COLUMNS, "touched_at"])
     # Rows an order brought up to date after the summary was read keep those figures.
     newer = ", ".join(f"{c} = i.{c}" for c in [*ORDER_COLUMNS, "touched_at"])
