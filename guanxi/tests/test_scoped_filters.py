@@ -39,4 +39,6 @@ def test_api_filter_refuses_an_out_of_scope_id_like_a_missing_one(world: World) 
     missing = api.get(reverse("api:order-list"), {"customer": 999_999})
 
     assert probe.status_code == missing.status_code == 400
-    assert probe.json() == {"customer": [m.replace("999999", str(other)) for m in missing.json()["customer"]]}
+    assert probe.json() == {
+        "customer": [m.replace("999999", str(other)) for m in missing.json()["customer"]]
+    }
