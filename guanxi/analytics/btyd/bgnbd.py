@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import betainc, betaln, digamma, gammaln, hyp2f1
+from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
 from guanxi.analytics._validation import FloatArray, as_float_array, check_positive_scalar
 from guanxi.analytics.btyd.base import IntArray, TransactionModel
@@ -101,16 +101,19 @@ class BetaGeoModel(TransactionModel):
         log_at = np.log(alpha + data.ut)[data.it]
         log_atx = np.log(alpha + data.utx)[data.itx]
         rx_row = rx[ix]
-        # Row-level work dominates a fit: in-place arithmetic, one exp for both the
-        # log-sum-exp and the share of the 'alive' term.
+        # Row-level work dominates a fit: in-place arithmetic, and the log-sum-exp taken
+        # from the share of the 'alive' term, share_a = expit(A - C), as A - ln(share_a):
+        # one logistic and one log per row instead of logaddexp's exp and log1p plus an exp.
         big_a = lb_a[ix]
         big_a -= rx_row * log_at
         big_c = lb_c[ix]
         big_c -= rx_row * log_atx
-        lse = np.logaddexp(big_a, big_c)
-        share_a = big_a
-        share_a -= lse
-        np.exp(share_a, out=share_a)
+        share_a = expit(big_a - big_c)
+        with np.errstate(divide="ignore"):
+            lse = big_a - np.log(share_a)
+        vanished = share_a == 0.0  # A - C below about -745: the sum is C to the last bit
+        if vanished.any():
+            lse[vanished] = big_c[vanished]
         ll = (
             float(data.w_x @ gammaln(rx))
             + total * (-gammaln(r) + r * np.log(alpha) - betaln(a, b))
