@@ -34,7 +34,7 @@ _line_number = convert.integer(1)
 
 
 class OrderImporter(Importer):
-    """Groups order lines into orders and writes them with :func:`order_import_batch`."""
+    """Groups order lines into orders and writes them with :func:`order_import_staged`."""
 
     kind = "orders"
     default_chunk = 50_000
