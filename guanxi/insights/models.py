@@ -2,7 +2,7 @@
 
 A refresh (:mod:`guanxi.insights.refresh`) computes every field of
 :class:`CustomerInsight` for the whole customer base and swaps the new rows in atomically
-(docs/adr/0008-insight-refresh.md); between refreshes the order-based fields are kept
+(docs/adr/0009-insight-refresh.md); between refreshes the order-based fields are kept
 current by the incremental upkeep (:func:`guanxi.insights.services.insight_apply_orders`).
 """
 

@@ -11,7 +11,7 @@ Stages (each timed, with the process's peak memory, on ``RefreshRun.timings``):
    (:mod:`guanxi.insights.scoring`);
 4. **write**: the rows go in batches into a temporary staging table (``executemany`` on
    SQLite, ``COPY`` on PostgreSQL), then ONE short transaction upserts them into
-   ``CustomerInsight`` and marks the run current (docs/adr/0008-insight-refresh.md).
+   ``CustomerInsight`` and marks the run current (docs/adr/0009-insight-refresh.md).
 
 Until that last transaction commits, readers see the previous results, complete; a failure,
 a cancellation or a killed process at any earlier point leaves them untouched (the staging
