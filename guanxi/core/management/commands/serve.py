@@ -7,13 +7,12 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 
 class Command(BaseCommand):
     """Serve ``guanxi.wsgi`` with waitress, a production-grade pure-Python WSGI server."""
 
-    help = gettext_lazy("Serve guanxi over HTTP with waitress.")  # type: ignore[assignment]
+    help = _("Serve guanxi over HTTP with waitress.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help=_("Address to listen on."))

@@ -15,7 +15,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from guanxi.accounts.models import User
 from guanxi.core.permissions import Role
@@ -61,7 +60,7 @@ def describe_error(error: ValidationError) -> str:
 class Command(BaseCommand):
     """Export customers, contacts, products, orders (one row per line) or interactions."""
 
-    help = gettext_lazy(  # type: ignore[assignment]
+    help = _(
         "Export a list to CSV or XLSX with the columns that guanxi import reads back. Rows "
         "are limited to what --user may export (default: the first administrator)."
     )

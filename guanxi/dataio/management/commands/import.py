@@ -14,7 +14,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from guanxi.accounts.models import User
 from guanxi.core.permissions import Role
@@ -29,7 +28,7 @@ SHOWN_ERRORS = 20
 class Command(BaseCommand):
     """Import a CSV or XLSX file (see the module docstring for the exit status)."""
 
-    help = gettext_lazy(  # type: ignore[assignment]
+    help = _(
         "Import customers, contacts, products, orders (one row per order line) or "
         "interactions from a CSV or XLSX file. Re-running the same command changes nothing "
         "and resumes an interrupted import. Exit status 0: all rows imported or unchanged; "

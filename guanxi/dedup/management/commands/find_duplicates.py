@@ -11,7 +11,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from guanxi.dedup.models import MergeKind
 from guanxi.dedup.services import duplicate_candidates_refresh
@@ -20,7 +19,7 @@ from guanxi.dedup.services import duplicate_candidates_refresh
 class Command(BaseCommand):
     """Recompute the likely-duplicate pairs of customers and/or contacts."""
 
-    help = gettext_lazy(  # type: ignore[assignment]
+    help = _(
         "Find likely duplicate customers and contacts over the whole base and store the "
         "pairs for the duplicates page."
     )

@@ -12,7 +12,6 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from guanxi.core.permissions import Role
 from guanxi.demo.generator import SIZES, DemoSpec
@@ -27,7 +26,7 @@ LINES_PER_CUSTOMER = 10
 class Command(BaseCommand):
     """Set up the database with a realistic demo company and optionally serve the CRM."""
 
-    help = gettext_lazy(  # type: ignore[assignment]
+    help = _(
         "Create the database, load demo data (once), print the demo logins and, with "
         "--serve, serve guanxi."
     )
