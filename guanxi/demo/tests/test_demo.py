@@ -36,7 +36,7 @@ def demo_home(settings: Any, tmp_path: Path) -> Path:
 
 def run_demo(*args: str) -> str:
     out = io.StringIO()
-    call_command("demo", *args, "--no-migrate", stdout=out, stderr=io.StringIO())
+    call_command("demo", *args, "--no-migrate", "--no-insights", stdout=out, stderr=io.StringIO())
     return out.getvalue()
 
 
@@ -315,3 +315,16 @@ def test_an_interrupted_load_leaves_nothing_behind(monkeypatch: pytest.MonkeyPat
     assert Customer.all_objects.count() == 0
     assert Product.objects.count() == 0 and Order.objects.count() == 0
     assert _schema(tables) == before
+
+
+def test_demo_scores_every_customer_after_loading(demo_home: Path) -> None:
+    # when the demo loads without --no-insights
+    out = io.StringIO()
+    call_command("demo", "--size", "tiny", "--no-migrate", stdout=out, stderr=io.StringIO())
+    # then every customer has its insight row and the run succeeded
+    from guanxi.insights.models import CustomerInsight, RefreshRun
+
+    assert CustomerInsight.objects.count() == Customer.objects.count()
+    run = RefreshRun.objects.get()
+    assert run.status == "succeeded", run.error
+    assert "Refresh run #" in out.getvalue()

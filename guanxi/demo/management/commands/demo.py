@@ -75,6 +75,11 @@ class Command(BaseCommand):
             action="store_true",
             help=_("Do not apply database migrations first."),
         )
+        parser.add_argument(
+            "--no-insights",
+            action="store_true",
+            help=_("Do not score the customers after loading (run `guanxi analytics refresh`)."),
+        )
         parser.add_argument("--serve", action="store_true", help=_("Serve guanxi when ready."))
         parser.add_argument("--host", default="127.0.0.1", help=_("Address to serve on."))
         parser.add_argument("--port", type=int, default=8000, help=_("Port to serve on."))
@@ -149,6 +154,9 @@ class Command(BaseCommand):
                 progress=progress,
             )
             self.stdout.write(self.style.SUCCESS(stats.summary()))
+            if not options["no_insights"]:
+                # A demo company should open with its customers already scored.
+                call_command("analytics_refresh", stdout=self.stdout, stderr=self.stderr)
 
         self.print_logins(logins, options)
         if options["serve"]:
