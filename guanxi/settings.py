@@ -122,6 +122,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "guanxi.core.context_processors.navigation",
+                "guanxi.insights.context_processors.insights_navigation",
             ],
         },
     },

@@ -35,6 +35,8 @@ _SECTIONS = {
     "interaction": "activities",
     "home": "home",
     "trash": "trash",
+    "insights": "insights",
+    "insight": "insights",
 }
 
 
