@@ -10,6 +10,7 @@ from guanxi.core.api.routers import Router
 from guanxi.customers.api.urls import routes as customer_routes
 from guanxi.dataio.api.urls import routes as dataio_routes
 from guanxi.dedup.api.urls import routes as dedup_routes
+from guanxi.insights.api.urls import routes as insight_routes
 from guanxi.privacy.api.urls import routes as privacy_routes
 from guanxi.sales.api.urls import routes as sales_routes
 
@@ -23,6 +24,7 @@ for prefix, viewset, basename in (
     *privacy_routes,
     *dedup_routes,
     *dataio_routes,
+    *insight_routes,
 ):
     router.register(prefix, viewset, basename=basename)
 

@@ -198,3 +198,53 @@ class CustomerInsight(models.Model):
 
     def __str__(self) -> str:
         return f"insight of customer {self.customer_id}"
+
+
+class InsightSnapshot(models.Model):
+    """A compact dated copy of one customer's insight, written by each refresh that succeeds.
+
+    One row per customer per refresh date (``snapshot_date`` is the run's ``as_of``; a second
+    refresh on the same date replaces that date's rows). It is written in the refresh's swap
+    transaction, so a snapshot exists exactly for the runs that became current. The KPIs of
+    :mod:`guanxi.insights.kpis` compare snapshots over time; ``owner_id``, ``team_id`` and
+    ``region`` are copied from the customer on that date so that KPIs group by them as they
+    were then.
+    """
+
+    snapshot_date = models.DateField(_("snapshot date"))
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        db_index=False,  # the (date, customer) index serves lookups by customer per date
+        related_name="+",
+    )
+    ladder_stage = models.CharField(_("ladder stage"), max_length=10, choices=LadderStage.choices)
+    rfm_segment = models.CharField(
+        _("RFM segment"), max_length=20, choices=RFMSegment.choices, blank=True
+    )
+    abc_grade = models.CharField(_("ABC grade"), max_length=1, choices=ABCGrade.choices, blank=True)
+    clv = models.DecimalField(
+        _("predicted CLV"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    p_alive = models.FloatField(_("P(alive)"), null=True, blank=True)
+    first_purchase = models.DateField(_("first purchase"), null=True, blank=True)
+    order_count = models.PositiveIntegerField(_("orders"), default=0)
+    total_spend = models.DecimalField(_("total spend"), max_digits=16, decimal_places=2, default=0)
+    # Plain ids, not foreign keys: a snapshot records who owned the customer then, and must
+    # not change (or block a deletion) when users or teams go.
+    owner_id = models.IntegerField(_("owner"), null=True, blank=True)
+    team_id = models.IntegerField(_("team"), null=True, blank=True)
+    region = models.CharField(_("province"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("insight snapshot")
+        verbose_name_plural = _("insight snapshots")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot_date", "customer"], name="insight_snapshot_date_customer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"snapshot of customer {self.customer_id} on {self.snapshot_date}"

@@ -38,7 +38,7 @@ from guanxi.customers.models import Customer
 from . import scoring
 from .choices import RunStatus, Stage
 from .conf import RefreshSettings, refresh_settings
-from .models import CustomerInsight, RefreshRun
+from .models import CustomerInsight, InsightSnapshot, RefreshRun
 from .summary import DatabaseSummary, fetch_summary
 
 logger = logging.getLogger(__name__)
@@ -347,10 +347,40 @@ def swap_rows(connection: Any, guard: dt.datetime, staged: int) -> None:
             cursor.execute(swap_sql(connection.vendor), [guard] * len(ORDER_COLUMNS))
 
 
+#: Columns copied from the swapped-in insight rows into the dated snapshot.
+SNAPSHOT_COLUMNS = (
+    "ladder_stage", "rfm_segment", "abc_grade", "clv", "p_alive", "first_purchase",
+    "order_count", "total_spend",
+)  # fmt: skip
+
+
+def write_snapshot(connection: Any, snapshot_date: dt.date) -> None:
+    """Copy every live customer's insight row into the snapshot of ``snapshot_date``.
+
+    One ``INSERT ... SELECT`` inside the caller's (swap) transaction, so the snapshot commits
+    with the results it copies or not at all; a date refreshed twice keeps the later copy.
+    """
+    table = InsightSnapshot._meta.db_table
+    insights = CustomerInsight._meta.db_table
+    customers = Customer._meta.db_table
+    own = ", ".join(SNAPSHOT_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f'DELETE FROM "{table}" WHERE snapshot_date = %s', [snapshot_date])  # noqa: S608
+        cursor.execute(
+            f'INSERT INTO "{table}" (snapshot_date, customer_id, {own}, owner_id, team_id, '  # noqa: S608
+            f"region) SELECT %s, i.customer_id, {', '.join('i.' + c for c in SNAPSHOT_COLUMNS)}, "
+            f'c.owner_id, c.team_id, c.province FROM "{insights}" i '
+            f'JOIN "{customers}" c ON c.id = i.customer_id WHERE c.deleted_at IS NULL',
+            [snapshot_date],
+        )
+
+
 def _swap(connection: Any, run: RefreshRun, guard: dt.datetime, staged: int) -> None:
     """The one short transaction: swap the staged rows in and make this run the current one."""
     with transaction.atomic(using=connection.alias):
         swap_rows(connection, guard, staged)
+        if run.as_of is not None:
+            write_snapshot(connection, run.as_of)
         RefreshRun.objects.using(connection.alias).filter(is_current=True).update(is_current=False)
         run.is_current = True
         run.status = RunStatus.SUCCEEDED

@@ -13,7 +13,9 @@ from typing import Any
 from django.db.models import QuerySet
 
 from guanxi.core.permissions import Role, role_of
+from guanxi.customers.selectors import customer_list
 
+from . import kpis
 from .models import CustomerInsight, RefreshRun
 
 #: Roles that see the Insights page (refresh runs, model comparison, holdout check).
@@ -43,3 +45,9 @@ def customer_insight(*, customer: Any) -> CustomerInsight | None:
     except CustomerInsight.DoesNotExist:
         return None
     return insight
+
+
+def insight_kpis(*, user: Any, start: Any, end: Any, group_by: str | None = None) -> dict[str, Any]:
+    """The KPIs of ``[start, end]`` over the customers ``user`` may see
+    (:func:`guanxi.insights.kpis.kpi_report`)."""
+    return kpis.kpi_report(customer_list(user=user), start, end, group_by=group_by)

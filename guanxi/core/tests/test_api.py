@@ -54,7 +54,8 @@ def test_every_routed_viewset_declares_its_object_type():
     # walked through the URL resolver: core may not import the apps' API modules
     viewsets = _routed_viewsets(get_resolver().url_patterns)
     # + one export per kind (guanxi.dataio.api.export), duplicates and merges (guanxi.dedup.api)
-    assert len(viewsets) == 7 + 5 + 2 + 1  # + import runs (guanxi.dataio.api.imports)
+    # + import runs (guanxi.dataio.api.imports), KPIs (guanxi.insights.api)
+    assert len(viewsets) == 7 + 5 + 2 + 1 + 1
     for viewset in viewsets:
         assert issubclass(viewset, GenericViewSet), viewset
         assert getattr(viewset, "permission_object_type", None) in OBJECT_TYPES, viewset
@@ -65,7 +66,7 @@ def test_the_api_root_lists_the_collections(world):
     assert set(body) == {
         "customers", "contacts", "products", "orders", "interactions", "change-log",
         "exports/customers", "exports/contacts", "exports/products", "exports/orders",
-        "exports/interactions", "merges", "imports",
+        "exports/interactions", "merges", "imports", "insights/kpis",
     }  # fmt: skip
     assert body["customers"].endswith("/api/customers/")
 
