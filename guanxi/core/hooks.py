@@ -7,11 +7,16 @@ advice: prefer explicit calls over signals). ``core`` knows neither side.
 ``orders_changed`` is called by the sales services inside the transaction that creates or
 reverses orders (one call per batch), so a callback that updates derived per-customer
 figures (the insights app) commits or rolls back together with the orders.
+
+``customer_history_ids`` widens a customer's history to the customers merged into it (the
+dedup app), and ``personal_data_erased`` lets apps that keep copies of a customer's personal
+data (dedup's merge snapshots) remove them during a privacy erase.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 OrdersChanged = Callable[[frozenset[int]], None]
 
@@ -40,3 +45,39 @@ def orders_changed(customer_ids: Iterable[int]) -> None:
 def orders_changed_callbacks() -> tuple[OrdersChanged, ...]:
     """The registered callbacks (for tests and benchmarks that measure their cost)."""
     return tuple(_ORDERS_CHANGED)
+
+
+HistorySource = Callable[[Any], Iterable[int]]
+ErasureCallback = Callable[[Any], int]
+
+_HISTORY_SOURCES: list[HistorySource] = []
+_PERSONAL_DATA_ERASED: dict[str, ErasureCallback] = {}
+
+
+def on_customer_history(source: HistorySource) -> HistorySource:
+    """Register ``source(customer) -> ids`` of other customers whose history is this one's."""
+    if source not in _HISTORY_SOURCES:
+        _HISTORY_SOURCES.append(source)
+    return source
+
+
+def customer_history_ids(customer: Any) -> set[int]:
+    """The customer's id and those every registered source adds (e.g. merged-in customers)."""
+    ids = {int(customer.pk)}
+    for source in list(_HISTORY_SOURCES):
+        ids.update(int(pk) for pk in source(customer))
+    return ids
+
+
+def on_personal_data_erased(name: str, callback: ErasureCallback) -> ErasureCallback:
+    """Register ``callback(customer) -> removed count`` under ``name`` for privacy erases."""
+    _PERSONAL_DATA_ERASED[name] = callback
+    return callback
+
+
+def personal_data_erased(customer: Any) -> dict[str, int]:
+    """Run every erase callback for ``customer``; ``{name: records removed}`` for the receipt.
+
+    Call it inside the erase's transaction, so the copies go or stay with the erase.
+    """
+    return {name: callback(customer) for name, callback in list(_PERSONAL_DATA_ERASED.items())}

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from guanxi.core.hooks import customer_history_ids
 from guanxi.core.models import ChangeRecord
 from guanxi.core.permissions import Action, Role, Scope, role_of, scope_for
 
 from .models import Contact, Customer
 
-#: Functions ``customer -> ids`` of other customers whose change log belongs in this
-#: customer's history (the dedup app adds the customers merged into it). A hook, so that
-#: this app imports none above it.
-HISTORY_SOURCES: list[Callable[[Customer], Iterable[int]]] = []
-
 #: One-to-one relations other apps add to every customer read (the insights app adds
-#: ``insight``), loaded in the same query. A hook, like HISTORY_SOURCES.
+#: ``insight``), loaded in the same query, so this app imports none above it.
 LIST_RELATED: list[str] = []
 
 
@@ -72,9 +67,7 @@ def customer_history(*, user: Any, customer: Customer) -> QuerySet[ChangeRecord]
     The caller must already hold a customer obtained through :func:`customer_get`.
     """
     customer_get(user=user, pk=customer.pk)
-    ids = {customer.pk}
-    for source in HISTORY_SOURCES:
-        ids.update(source(customer))
+    ids = customer_history_ids(customer)
     return ChangeRecord.objects.filter(customer_id__in=ids).select_related("content_type", "actor")
 
 

@@ -10,12 +10,10 @@ class DedupConfig(AppConfig):
     verbose_name = _("Duplicates and merge")
 
     def ready(self) -> None:
-        from guanxi.customers.selectors import HISTORY_SOURCES
-        from guanxi.privacy.services import ERASE_HOOKS
+        from guanxi.core.hooks import on_customer_history, on_personal_data_erased
 
         from .services import merge_records_forget, merged_customer_ids
 
-        if merged_customer_ids not in HISTORY_SOURCES:
-            HISTORY_SOURCES.append(merged_customer_ids)
+        on_customer_history(merged_customer_ids)
         # Merge snapshots hold personal data: a privacy erase removes them too.
-        ERASE_HOOKS["merge_records"] = merge_records_forget
+        on_personal_data_erased("merge_records", merge_records_forget)

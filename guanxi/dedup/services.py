@@ -10,7 +10,7 @@ restores the exact previous state.
 
 History stays immutable: the merged-away customers' change-log rows keep their own
 ``customer_id``; the customer history widens itself to the customers merged into it through
-``guanxi.customers.selectors.HISTORY_SOURCES`` (registered in ``DedupConfig.ready``).
+``guanxi.core.hooks.on_customer_history`` (registered in ``DedupConfig.ready``).
 """
 
 from __future__ import annotations

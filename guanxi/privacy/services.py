@@ -7,7 +7,6 @@ They live above the domain apps because a person's data is spread over all of th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from guanxi.activities.models import Interaction
 from guanxi.core.changelog import record_change
 from guanxi.core.context import current_request_id
+from guanxi.core.hooks import personal_data_erased
 from guanxi.core.models import ChangeAction, ChangeRecord, ErasureRecord
 from guanxi.core.permissions import Action, ensure_allowed
 from guanxi.customers.models import Contact, Customer, CustomerConsent
@@ -28,12 +28,6 @@ PERSONAL_FIELDS = (
     "email", "phone", "address", "notes", "money_note", "authority_note", "need_note",
     "occupation", "age_band", "gender", "income_band", "education", "external_id",
 )  # fmt: skip
-
-
-#: Apps above this one that keep copies of a customer's personal data (the dedup app keeps
-#: merge snapshots for undo) register a function here; each removes its copies and returns
-#: how many records it removed, counted in the erasure receipt under its name.
-ERASE_HOOKS: dict[str, Callable[[Customer], int]] = {}
 
 
 def _anonymize_customer(customer: Customer) -> dict[str, int]:
@@ -60,8 +54,8 @@ def _anonymize_customer(customer: Customer) -> dict[str, int]:
     # Before/after values are personal data too. QuerySet.delete() bypasses
     # ChangeRecord.delete(), which refuses every other path.
     counts["history"] = ChangeRecord.objects.filter(customer_id=customer.pk).delete()[0]
-    for name, forget in ERASE_HOOKS.items():
-        counts[name] = forget(customer)
+    # Copies kept by apps above this one (dedup's merge snapshots) go too.
+    counts.update(personal_data_erased(customer))
     return counts
 
 
