@@ -30,5 +30,6 @@ for prefix, viewset, basename in (
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("guanxi.accounts.api.urls")),
+    path("", include("guanxi.core.api.urls")),
     path("", include(router.urls)),
 ]

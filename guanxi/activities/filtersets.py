@@ -1,14 +1,15 @@
-"""Filters shared by the interaction lists in the UI and the API."""
+"""Filters shared by the activity lists (interactions, notes, tasks) in the UI and the API."""
 
 from __future__ import annotations
 
 import django_filters
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.filtersets import ScopedFilterSet
 
 from .choices import Direction, InteractionChannel, Outcome
-from .models import Interaction
+from .models import Interaction, Note, Task
 
 
 class InteractionFilterSet(ScopedFilterSet):
@@ -26,3 +27,36 @@ class InteractionFilterSet(ScopedFilterSet):
     class Meta:
         model = Interaction
         fields = ["customer", "contact", "user"]
+
+
+class NoteFilterSet(ScopedFilterSet):
+    q = django_filters.CharFilter(field_name="body", lookup_expr="icontains", label=_("Text"))
+
+    class Meta:
+        model = Note
+        fields = ["customer", "author"]
+
+
+class TaskFilterSet(ScopedFilterSet):
+    q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label=_("Title"))
+    done = django_filters.BooleanFilter(label=_("Done"))
+    mine = django_filters.BooleanFilter(
+        method="filter_mine",
+        label=_("Assigned to me"),
+        widget=django_filters.widgets.BooleanWidget(),
+    )
+    due_before = django_filters.DateFilter(
+        field_name="due_date", lookup_expr="lte", label=_("Due by")
+    )
+
+    class Meta:
+        model = Task
+        fields = ["customer", "assignee"]
+
+    def filter_mine(
+        self, queryset: QuerySet[Task], name: str, value: bool | None
+    ) -> QuerySet[Task]:
+        user = getattr(self.request, "user", None)
+        if value is None or user is None:
+            return queryset
+        return queryset.filter(assignee=user) if value else queryset.exclude(assignee=user)

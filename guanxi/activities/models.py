@@ -1,4 +1,4 @@
-"""Interactions: every logged contact with a customer, on any channel."""
+"""Activities around a customer: interactions on any channel, notes and tasks."""
 
 from __future__ import annotations
 
@@ -72,3 +72,117 @@ class Interaction(TimestampedModel):
 
     def changelog_customer_id(self) -> int | None:
         return self.customer_id
+
+
+class Note(TimestampedModel):
+    """A free-text note about a customer, written by a user (meeting notes, a remark).
+
+    Visible to whoever may see the customer's interactions, and always to its author.
+    """
+
+    permission_object_type = "note"
+    scope_owner_fields = ("customer__owner", "author")
+    scope_team_fields = ("customer__team",)
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="customer_notes",
+    )
+    body = models.TextField(
+        _("note"), validators=[MaxLengthValidator(settings.GUANXI_MAX_TEXT_LENGTH)]
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notes",
+    )
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="note_timeline")]
+
+    def __str__(self) -> str:
+        return self.headline
+
+    @property
+    def headline(self) -> str:
+        """The note's first line, shortened (its title in lists and the timeline)."""
+        first_line = self.body.strip().splitlines()[0] if self.body.strip() else ""
+        return first_line[:60] + ("…" if len(first_line) > 60 else "")
+
+    def changelog_customer_id(self) -> int | None:
+        return self.customer_id
+
+
+class Task(TimestampedModel):
+    """Something a user has to do for a customer by a date (call back, send an offer).
+
+    Visible to whoever may see the customer's interactions, and always to its assignee and
+    to the user who created it.
+    """
+
+    permission_object_type = "task"
+    scope_owner_fields = ("customer__owner", "assignee", "created_by")
+    scope_team_fields = ("customer__team",)
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="tasks",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    notes = models.TextField(
+        _("notes"), blank=True, validators=[MaxLengthValidator(settings.GUANXI_MAX_TEXT_LENGTH)]
+    )
+    due_date = models.DateField(_("due"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    done = models.BooleanField(_("done"), default=False)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        ordering = ["done", "due_date", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="task_timeline"),
+            # "My open tasks": a user's undone tasks by due date.
+            models.Index(fields=["assignee", "done", "due_date"], name="task_assignee_open"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def changelog_customer_id(self) -> int | None:
+        return self.customer_id
+
+    @property
+    def is_overdue(self) -> bool:
+        """Open and due before today."""
+        return not self.done and self.due_date is not None and self.due_date < timezone.localdate()

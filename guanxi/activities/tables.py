@@ -1,4 +1,4 @@
-"""List table of interactions."""
+"""List tables of interactions, notes and tasks."""
 
 from __future__ import annotations
 
@@ -25,3 +25,37 @@ class InteractionTable(Table):
         Column("user", _("By"), order_by="user__username"),
     )
     default_sort = "-occurred_at"
+
+
+class NoteTable(Table):
+    columns = (
+        Column("created_at", _("Written"), order_by="created_at"),
+        Column("note", _("Note"), accessor="headline", link="note_detail"),
+        Column(
+            "customer",
+            _("Customer"),
+            order_by="customer__name",
+            link="customer_detail",
+            link_pk="customer_id",
+        ),
+        Column("author", _("Author"), order_by="author__username"),
+    )
+    default_sort = "-created_at"
+
+
+class TaskTable(Table):
+    columns = (
+        Column("title", _("Task"), order_by="title", link="task_detail"),
+        Column("due_date", _("Due"), order_by="due_date"),
+        Column(
+            "customer",
+            _("Customer"),
+            order_by="customer__name",
+            link="customer_detail",
+            link_pk="customer_id",
+        ),
+        Column("assignee", _("Assigned to"), order_by="assignee__username"),
+        Column("done", _("Done"), order_by="done"),
+        Column("created_at", _("Created"), order_by="created_at"),
+    )
+    default_sort = "due_date"

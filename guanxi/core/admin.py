@@ -16,7 +16,7 @@ from django.db import models
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from guanxi.core.models import ChangeRecord, ErasureRecord
+from guanxi.core.models import ChangeRecord, ErasureRecord, SavedView
 from guanxi.core.permissions import Action, has_permission
 from guanxi.core.services import audited_create, audited_delete, audited_update
 
@@ -149,3 +149,13 @@ class ChangeRecordAdmin(ReadOnlyAdmin):
 @admin.register(ErasureRecord)
 class ErasureRecordAdmin(ReadOnlyAdmin):
     list_display = ("time", "subject_type", "subject_id", "actor_name", "reason")
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(ReadOnlyAdmin):
+    """Users' saved list views, for administrators to see what is shared (users edit them)."""
+
+    list_display = ("name", "list_key", "user", "shared", "updated_at")
+    list_filter = ("list_key", "shared")
+    search_fields = ("name", "user__username")
+    list_select_related = ("user",)

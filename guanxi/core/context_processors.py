@@ -18,10 +18,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "user_role": role_of(user),
         "can": {
             f"{t}_{a}": has_permission(user, t, a)
-            for t in ("customer", "contact", "product", "order", "interaction")
+            for t in ("customer", "contact", "product", "order", "interaction", "note", "task")
             for a in ("view", "add", "change", "delete", "restore", "export", "reverse", "erase")
         },
         "is_administrator": role_of(user) == Role.ADMINISTRATOR,
+        "can_view_configuration": has_permission(user, "configuration", "view"),
         "nav_section": _section(request),
     }
 
@@ -32,9 +33,16 @@ _SECTIONS = {
     "contact": "customers",
     "product": "sales",
     "order": "sales",
-    "interaction": "activities",
+    "interaction": "service",
+    "note": "service",
+    "task": "service",
+    "duplicate": "customers",
+    "merge": "customers",
+    "saved": "marketing",
+    "data": "marketing",
     "home": "home",
-    "trash": "trash",
+    "search": "search",
+    "trash": "admin",
     "insights": "insights",
     "insight": "insights",
 }

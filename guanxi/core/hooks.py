@@ -21,25 +21,35 @@ from typing import Any
 OrdersChanged = Callable[[frozenset[int]], None]
 
 _ORDERS_CHANGED: list[OrdersChanged] = []
+_ORDERS_CHANGED_BULK: dict[OrdersChanged, OrdersChanged] = {}
 
 
-def on_orders_changed(callback: OrdersChanged) -> OrdersChanged:
-    """Register ``callback(customer_ids)`` for orders created or reversed (idempotent)."""
+def on_orders_changed(
+    callback: OrdersChanged, *, bulk: OrdersChanged | None = None
+) -> OrdersChanged:
+    """Register ``callback(customer_ids)`` for orders created or reversed (idempotent).
+
+    ``bulk`` is the same upkeep done set-based, for many customers at once (an import run);
+    :func:`orders_changed` calls it instead of ``callback`` when told ``bulk=True``.
+    """
     if callback not in _ORDERS_CHANGED:
         _ORDERS_CHANGED.append(callback)
+    if bulk is not None:
+        _ORDERS_CHANGED_BULK[callback] = bulk
     return callback
 
 
-def orders_changed(customer_ids: Iterable[int]) -> None:
+def orders_changed(customer_ids: Iterable[int], *, bulk: bool = False) -> None:
     """Tell the registered callbacks that orders of these customers were created or reversed.
 
     Call it inside the transaction of the change: a callback's failure rolls the change back.
+    ``bulk`` (many customers, e.g. once per import run) prefers each callback's bulk form.
     """
     ids = frozenset(int(pk) for pk in customer_ids)
     if not ids:
         return
     for callback in list(_ORDERS_CHANGED):
-        callback(ids)
+        (_ORDERS_CHANGED_BULK.get(callback, callback) if bulk else callback)(ids)
 
 
 def orders_changed_callbacks() -> tuple[OrdersChanged, ...]:

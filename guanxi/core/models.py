@@ -155,3 +155,77 @@ class ErasureRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_type} #{self.subject_id} erased {self.time:%Y-%m-%d}"
+
+
+class SavedViewQuerySet(models.QuerySet["SavedView"]):
+    def visible_to(self, user: Any) -> SavedViewQuerySet:
+        """The user's own views and the views colleagues of the same team shared."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        mine = models.Q(user=user)
+        team_id = getattr(user, "team_id", None)
+        if team_id is None:
+            return self.filter(mine)
+        return self.filter(mine | models.Q(shared=True, user__team_id=team_id))
+
+
+class SavedView(TimestampedModel):
+    """A named list view: filters and sort (a query string) and the columns shown.
+
+    ``list_key`` names the list (its URL name, ``customer_list``). A view belongs to the user
+    who saved it; ``shared`` shows it to the colleagues of the owner's team, who may apply it
+    but not change it. Applying a view never widens what a user sees: the filters run on the
+    user's own scoped list.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+    )
+    list_key = models.CharField(_("list"), max_length=50)
+    name = models.CharField(_("name"), max_length=100)
+    query = models.CharField(_("filters and sort"), max_length=2000, blank=True)
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    shared = models.BooleanField(_("shared with my team"), default=False)
+
+    objects = SavedViewQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["list_key", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "list_key", "name"], name="saved_view_unique_name"
+            )
+        ]
+        indexes = [models.Index(fields=["list_key", "shared"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ListPreference(models.Model):
+    """The columns one user chose for one list (``list_key`` as in :class:`SavedView`)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="list_preferences",
+    )
+    list_key = models.CharField(_("list"), max_length=50)
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("list preference")
+        verbose_name_plural = _("list preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "list_key"], name="list_preference_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.list_key}"

@@ -78,7 +78,9 @@ ACTION_VERBS = {
 }
 
 #: ``configuration`` covers the set-up records administrators keep (tags, custom fields, teams).
-OBJECT_TYPES = ("customer", "contact", "product", "order", "interaction", "configuration")
+OBJECT_TYPES = (
+    "customer", "contact", "product", "order", "interaction", "note", "task", "configuration",
+)  # fmt: skip
 
 _ALL_ACTIONS = {a: Scope.ALL for a in Action}
 
@@ -102,6 +104,12 @@ ROLE_POLICY: dict[str, dict[str, dict[Action, Scope]]] = {
         "interaction": _grant(
             Scope.TEAM, Action.VIEW, Action.EXPORT, Action.ADD, Action.CHANGE, Action.DELETE
         ),
+        "note": _grant(
+            Scope.TEAM, Action.VIEW, Action.EXPORT, Action.ADD, Action.CHANGE, Action.DELETE
+        ),
+        "task": _grant(
+            Scope.TEAM, Action.VIEW, Action.EXPORT, Action.ADD, Action.CHANGE, Action.DELETE
+        ),
     },
     Role.SALES_REP: {
         "customer": _grant(Scope.OWN, Action.VIEW, Action.EXPORT, *_RECORD_WRITES),
@@ -109,6 +117,8 @@ ROLE_POLICY: dict[str, dict[str, dict[Action, Scope]]] = {
         "product": _grant(Scope.ALL, Action.VIEW),
         "order": _grant(Scope.OWN, Action.VIEW, Action.ADD),
         "interaction": _grant(Scope.OWN, Action.VIEW, Action.ADD, Action.CHANGE),
+        "note": _grant(Scope.OWN, Action.VIEW, Action.ADD, Action.CHANGE),
+        "task": _grant(Scope.OWN, Action.VIEW, Action.ADD, Action.CHANGE),
     },
     Role.SERVICE_AGENT: {
         "customer": _grant(Scope.ALL, Action.VIEW),
@@ -116,6 +126,8 @@ ROLE_POLICY: dict[str, dict[str, dict[Action, Scope]]] = {
         "product": _grant(Scope.ALL, Action.VIEW),
         "order": _grant(Scope.ALL, Action.VIEW),
         "interaction": {Action.VIEW: Scope.ALL, Action.ADD: Scope.ALL, Action.CHANGE: Scope.OWN},
+        "note": {Action.VIEW: Scope.ALL, Action.ADD: Scope.ALL, Action.CHANGE: Scope.OWN},
+        "task": {Action.VIEW: Scope.ALL, Action.ADD: Scope.ALL, Action.CHANGE: Scope.OWN},
     },
     Role.MARKETER: {
         "customer": _grant(Scope.ALL, Action.VIEW, Action.EXPORT),
@@ -123,6 +135,8 @@ ROLE_POLICY: dict[str, dict[str, dict[Action, Scope]]] = {
         "product": _grant(Scope.ALL, Action.VIEW),
         "order": _grant(Scope.ALL, Action.VIEW),
         "interaction": _grant(Scope.ALL, Action.VIEW, Action.ADD),
+        "note": _grant(Scope.ALL, Action.VIEW, Action.ADD),
+        "task": _grant(Scope.ALL, Action.VIEW, Action.ADD),
     },
     Role.ANALYST: {t: _grant(Scope.ALL, Action.VIEW, Action.EXPORT) for t in OBJECT_TYPES},
     Role.READ_ONLY: {
@@ -131,6 +145,8 @@ ROLE_POLICY: dict[str, dict[str, dict[Action, Scope]]] = {
         "product": _grant(Scope.ALL, Action.VIEW),
         "order": _grant(Scope.TEAM, Action.VIEW),
         "interaction": _grant(Scope.TEAM, Action.VIEW),
+        "note": _grant(Scope.TEAM, Action.VIEW),
+        "task": _grant(Scope.TEAM, Action.VIEW),
     },
 }
 

@@ -25,7 +25,13 @@ from django.utils.translation import gettext as _
 
 from guanxi.core.changelog import Snapshot, diff, record_change, snapshot
 from guanxi.core.context import current_request_id, current_source
-from guanxi.core.models import ChangeAction, ChangeRecord, SoftDeleteModel
+from guanxi.core.models import (
+    ChangeAction,
+    ChangeRecord,
+    ListPreference,
+    SavedView,
+    SoftDeleteModel,
+)
 from guanxi.core.permissions import (
     Action,
     allows,
@@ -364,3 +370,90 @@ def _bulk_log(
             )
         )
     ChangeRecord.objects.bulk_create(entries, batch_size=500)
+
+
+# --- Saved views and list preferences (a user's own settings, not audited records) --------
+
+
+def _clean_columns(columns: Iterable[str], allowed: Sequence[str] | None) -> list[str]:
+    """The chosen columns in table order; unknown names are refused by name."""
+    chosen = [str(c) for c in columns]
+    if allowed is None:
+        return list(dict.fromkeys(chosen))
+    unknown = sorted(set(chosen) - set(allowed))
+    if unknown:
+        raise ValidationError(
+            {"columns": _("Unknown columns: %(names)s.") % {"names": ", ".join(unknown)}}
+        )
+    if not chosen:
+        raise ValidationError({"columns": _("Choose at least one column.")})
+    return [c for c in allowed if c in chosen]
+
+
+def _require_user(actor: Any) -> None:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise PermissionDenied(_("Sign in to keep list settings."))
+
+
+def list_columns_set(
+    *, actor: Any, list_key: str, columns: Iterable[str], allowed: Sequence[str] | None = None
+) -> ListPreference:
+    """Remember the columns ``actor`` shows in the list ``list_key`` (in table order)."""
+    _require_user(actor)
+    cleaned = _clean_columns(columns, allowed)
+    pref, _created = ListPreference.objects.update_or_create(
+        user=actor, list_key=list_key, defaults={"columns": cleaned}
+    )
+    return pref
+
+
+def list_columns_reset(*, actor: Any, list_key: str) -> None:
+    """Forget the actor's column choice: the list shows its default columns again."""
+    _require_user(actor)
+    ListPreference.objects.filter(user=actor, list_key=list_key).delete()
+
+
+def saved_view_save(
+    *,
+    actor: Any,
+    list_key: str,
+    name: str,
+    query: str,
+    columns: Iterable[str] = (),
+    shared: bool = False,
+    allowed_columns: Sequence[str] | None = None,
+) -> SavedView:
+    """Save the actor's list view under ``name`` (replacing their view of that name).
+
+    ``query`` is the list's query string without the page; ``columns`` the columns shown
+    (empty: the user's columns at the time the view is applied).
+    """
+    _require_user(actor)
+    name = (name or "").strip()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = _("Give the view a name.")
+    elif len(name) > SavedView._meta.get_field("name").max_length:  # type: ignore[operator]
+        errors["name"] = _("A view name is at most 100 characters.")
+    if len(query) > SavedView._meta.get_field("query").max_length:  # type: ignore[operator]
+        errors["query"] = _("These filters are too long to be saved.")
+    if not list_key:
+        errors["list_key"] = _("This list cannot be saved as a view.")
+    if errors:
+        raise ValidationError(errors)
+    cleaned = _clean_columns(columns, allowed_columns) if list(columns) else []
+    view, _created = SavedView.objects.update_or_create(
+        user=actor,
+        list_key=list_key,
+        name=name,
+        defaults={"query": query, "columns": cleaned, "shared": bool(shared)},
+    )
+    return view
+
+
+def saved_view_delete(*, actor: Any, view: SavedView) -> None:
+    """Delete a saved view; only the user who saved it (or an administrator) may."""
+    _require_user(actor)
+    if view.user_id != actor.pk and not has_permission(actor, "configuration", Action.DELETE):
+        raise PermissionDenied(_("Only the user who saved this view may delete it."))
+    view.delete()

@@ -8,7 +8,7 @@ so a URL cannot sort by an arbitrary field) and renders ``includes/table.html``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -110,16 +110,70 @@ class Header:
         return {"asc": "ascending", "desc": "descending"}.get(self.direction, "none")
 
 
+@dataclass(frozen=True)
+class Row:
+    """One table row: the record's primary key (for row selection) and its cells."""
+
+    pk: Any
+    cells: list[Cell]
+
+    def __iter__(self) -> Iterator[Cell]:
+        return iter(self.cells)
+
+
+@dataclass(frozen=True)
+class ColumnChoice:
+    """A column the user may show or hide, and whether it is shown now."""
+
+    name: str
+    label: str | Promise
+    shown: bool
+
+
 class Table:
-    """Base of every list table (``CustomerTable``, ``OrderTable`` ...)."""
+    """Base of every list table (``CustomerTable``, ``OrderTable`` ...).
+
+    ``columns`` are all the columns a user may choose from; ``default_columns`` names those
+    shown until the user chooses (empty: all). The first column (the record's link) is
+    always shown, so every row stays reachable.
+    """
 
     columns: ClassVar[Sequence[Column]] = ()
+    #: Columns shown when the user has not chosen (names; empty means every column).
+    default_columns: ClassVar[Sequence[str]] = ()
     #: The ordering used when the request does not ask for one (a ``sort`` value).
     default_sort: ClassVar[str] = ""
 
-    def __init__(self, rows: Iterable[Any], *, sort: str = "") -> None:
+    def __init__(
+        self, rows: Iterable[Any], *, sort: str = "", columns: Sequence[str] | None = None
+    ) -> None:
         self.data = rows
         self.sort = sort if self.is_valid_sort(sort) else self.default_sort
+        self.shown = self.visible_names(columns)
+
+    @classmethod
+    def column_names(cls) -> list[str]:
+        return [c.name for c in cls.columns]
+
+    @classmethod
+    def visible_names(cls, chosen: Sequence[str] | None) -> list[str]:
+        """The columns to show: the chosen ones that exist (else the defaults), in table order.
+
+        A stored choice may name a column that no longer exists (an app was removed); it is
+        skipped rather than failing the page.
+        """
+        names = cls.column_names()
+        wanted = set(chosen or ()) & set(names) or set(cls.default_columns or names) & set(names)
+        if names:
+            wanted.add(names[0])
+        return [n for n in names if n in wanted]
+
+    @property
+    def visible_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.name in self.shown]
+
+    def column_choices(self) -> list[ColumnChoice]:
+        return [ColumnChoice(c.name, c.label, c.name in self.shown) for c in self.columns]
 
     @classmethod
     def is_valid_sort(cls, sort: str) -> bool:
@@ -144,7 +198,7 @@ class Table:
         current = self.sort.removeprefix("-")
         direction = "desc" if self.sort.startswith("-") else "asc"
         result = []
-        for column in self.columns:
+        for column in self.visible_columns:
             active = bool(column.order_by) and column.name == current
             next_sort = f"-{column.name}" if active and direction == "asc" else column.name
             result.append(
@@ -159,7 +213,9 @@ class Table:
             )
         return result
 
-    def rows(self) -> list[list[Cell]]:
+    def rows(self) -> list[Row]:
+        columns = self.visible_columns
         return [
-            [Cell(c.value(obj), c.url(obj), c.numeric) for c in self.columns] for obj in self.data
+            Row(obj.pk, [Cell(c.value(obj), c.url(obj), c.numeric) for c in columns])
+            for obj in self.data
         ]

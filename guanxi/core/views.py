@@ -18,6 +18,7 @@ sections, panels on another model's detail page), so ``core`` never imports them
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -32,14 +33,14 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.core.paginator import Page, Paginator
-from django.db import models
+from django.db import connections, models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.functional import Promise
+from django.utils.functional import Promise, cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -47,9 +48,21 @@ from django.views import View
 from django.views.decorators.csrf import requires_csrf_token
 
 from guanxi.core.forms import add_service_errors
-from guanxi.core.models import ChangeRecord
+from guanxi.core.models import ChangeRecord, SavedView
 from guanxi.core.permissions import Action, ensure_allowed, ensure_may_create, has_permission
-from guanxi.core.selectors import record_history
+from guanxi.core.search import global_search
+from guanxi.core.selectors import (
+    list_columns,
+    record_history,
+    saved_view_get,
+    saved_view_list,
+)
+from guanxi.core.services import (
+    list_columns_reset,
+    list_columns_set,
+    saved_view_delete,
+    saved_view_save,
+)
 from guanxi.core.tables import Table
 
 Selector = Callable[..., QuerySet[Any]]
@@ -188,51 +201,206 @@ class ObjectMixin(LoginRequiredMixin):
 # --- List ---------------------------------------------------------------------------------
 
 
+class CappedPaginator(Paginator):
+    """A paginator that never counts a large result row by row.
+
+    ``COUNT(*)`` over a million visible customers costs more than the page itself. On
+    PostgreSQL the planner's estimate of the row count is read first (``EXPLAIN``, no rows
+    read): when it says ``exact_below`` rows or more, the list shows "about N records" from
+    the estimate. Otherwise (and on other databases) the rows are counted, at most ``cap``
+    + 1 of them; above the cap the list says "more than 10,000". Either way the pager
+    reaches at most ``cap`` rows deep (a filter finds the rest).
+    """
+
+    def __init__(
+        self, object_list: Any, per_page: int, cap: int, exact_below: int | None = None
+    ) -> None:
+        super().__init__(object_list, per_page)
+        self.cap = cap
+        self.exact_below = exact_below
+        self.estimated = False
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if not isinstance(queryset, QuerySet):
+            return super().count
+        if self.exact_below is not None:
+            estimate = planner_estimate(queryset)
+            if estimate is not None and estimate >= self.exact_below:
+                self.estimated = True
+                return estimate
+        # COUNT(*) over a LIMITed subquery: at most cap + 1 index entries are read.
+        counted = queryset.order_by()[: self.cap + 1].count()
+        return min(counted, self.cap + 1)
+
+    @property
+    def capped(self) -> bool:
+        return not self.estimated and self.count > self.cap
+
+    @property
+    def num_pages(self) -> int:
+        if self.count > self.cap:
+            return max(1, self.cap // self.per_page)
+        return super().num_pages
+
+
+def planner_estimate(queryset: QuerySet[Any]) -> int | None:
+    """PostgreSQL's estimate of the rows of ``queryset`` (None on other databases)."""
+    if connections[queryset.db].vendor != "postgresql":
+        return None
+    plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def round_estimate(value: int) -> int:
+    """An estimate to two significant digits (32,352 -> 32,000): it is not a count."""
+    if value < 100:
+        return value
+    digits = len(str(value)) - 2
+    return round(value, -digits)
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What a bulk action did: records changed, left as they were, and refused (with why)."""
+
+    changed: int = 0
+    unchanged: int = 0
+    refused: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """An action on the selected rows of a list (or on every row matching the filter).
+
+    ``action`` is the role action each record needs (``change``): the rows are narrowed to
+    the records the user may do it to before ``perform`` runs, and ``perform`` writes each
+    record through the app's service, which checks again and logs the change.
+    ``form_class`` holds the action's input (the new owner, the tag).
+    """
+
+    name: str
+    label: str | Promise
+    action: str
+    perform: Callable[[Any, QuerySet[Any], dict[str, Any]], BulkOutcome]
+    form_class: type[forms.Form] | None = None
+
+
+def list_key_of(view: type[ObjectListView]) -> str:
+    """The name saved views and column choices of a list are kept under (its URL name)."""
+    return f"{view.prefix()}_list"
+
+
 class ObjectListView(ObjectMixin, View):
-    """Filter, sort and page a scoped queryset; an HTMX request gets only the table."""
+    """Filter, sort and page a scoped queryset; choose columns, save views, act in bulk.
+
+    A GET answers the page, or only the table for an HTMX request (filter form, sort links,
+    pager). A POST changes the user's list settings or runs a bulk action and answers the
+    updated table (HTMX) or redirects back to the list.
+    """
 
     filterset_class: ClassVar[Any] = None
     table_class: ClassVar[type[Table]]
     template_name: ClassVar[str] = "generic/object_list.html"
     partial_template_name: ClassVar[str] = "includes/table.html"
     paginate_by: ClassVar[int] = 25
+    #: Rows counted at most; above it the list says "more than" (see CappedPaginator).
+    count_cap: ClassVar[int] = 10_000
+    #: From this planner estimate on (PostgreSQL), the list shows "about N" uncounted.
+    estimate_from: ClassVar[int | None] = 1_000
+    #: Most records one bulk action may change (each goes through the service and the log).
+    bulk_limit: ClassVar[int] = 500
     #: Filters shown in the filter bar (all filters still apply when given in the URL).
     filter_fields: ClassVar[tuple[str, ...]] = ()
     #: Name of the export of this list (``/data/export/<kind>/``); default: plural object type.
     export_kind: ClassVar[str] = ""
+    #: Bulk actions besides the export of the selection (which every exportable list has).
+    bulk_actions: ClassVar[tuple[BulkAction, ...]] = ()
+
+    # Reading --------------------------------------------------------------------------
 
     def get_filterset(self, queryset: QuerySet[Any]) -> Any:
         if self.filterset_class is None:
             return None
         return self.filterset_class(self.request.GET, queryset=queryset, request=self.request)
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        queryset = self.get_queryset()
+    def filtered(self, queryset: QuerySet[Any]) -> tuple[QuerySet[Any], Any]:
+        """``queryset`` narrowed by the filters of the URL (none when they are not valid)."""
         filterset = self.get_filterset(queryset)
         if filterset is not None:
             queryset = filterset.qs if filterset.is_valid() else queryset.none()
+        return queryset, filterset
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.render_list()
+
+    def render_list(self, *, bulk_form: Any = None, status: int = 200) -> HttpResponse:
+        request = self.request
+        queryset, filterset = self.filtered(self.get_queryset())
         sort = request.GET.get("sort", "")
         queryset = self.table_class.order_queryset(queryset, sort)
-        page = Paginator(queryset, self.paginate_by).get_page(request.GET.get("page"))
+        paginator = CappedPaginator(queryset, self.paginate_by, self.count_cap, self.estimate_from)
+        page = paginator.get_page(request.GET.get("page"))
+        key = list_key_of(type(self))
+        saved_views = list(saved_view_list(user=request.user, list_key=key))
+        applied = self.applied_view(saved_views)
+        chosen = (applied.columns if applied and applied.columns else None) or list_columns(
+            user=request.user, list_key=key
+        )
+        table = self.table_class(page.object_list, sort=sort, columns=chosen)
+        actions = self.available_bulk_actions()
         context = {
             **self.base_context(),
             "filterset": filterset,
             "filter_form_fields": self.visible_filters(filterset),
-            "table": self.table_class(page.object_list, sort=sort),
+            "table": table,
             "page": page,
             "table_target": TABLE_TARGET,
             "add_url": self.add_url(),
             "export_url": self.export_url(),
+            "list_path": request.path,
+            "list_query": self.view_query(),
+            "saved_views": saved_views,
+            "applied_view": applied,
+            "bulk_actions": [
+                {
+                    "name": a.name,
+                    "label": a.label,
+                    "form": (
+                        bulk_form
+                        if bulk_form is not None and bulk_form.prefix == a.name
+                        else (a.form_class(prefix=a.name) if a.form_class else None)
+                    ),
+                }
+                for a in actions
+            ],
+            "bulk_limit": self.bulk_limit,
+            "estimated_count": round_estimate(paginator.count) if paginator.estimated else None,
+            "is_partial": self.is_partial(),
             **self.extra_context(),
         }
-        template = self.template_name
-        htmx = getattr(request, "htmx", None)
-        if htmx and not htmx.boosted:
-            template = self.partial_template_name
-        response = TemplateResponse(request, template, context)
+        template = self.partial_template_name if self.is_partial() else self.template_name
+        response = TemplateResponse(request, template, context, status=status)
         # The same URL answers a full page or a fragment; caches must keep them apart.
         patch_vary_headers(response, ["HX-Request"])
         return response
+
+    def is_partial(self) -> bool:
+        htmx = getattr(self.request, "htmx", None)
+        return htmx is not None and bool(htmx) and not htmx.boosted
+
+    def applied_view(self, saved_views: list[SavedView]) -> SavedView | None:
+        """The saved view named by ``?view=`` when the user may apply it."""
+        wanted = self.request.GET.get("view", "")
+        return next((v for v in saved_views if str(v.pk) == wanted), None)
+
+    def view_query(self) -> str:
+        """The filters and sort of the current URL, as a saved view keeps them."""
+        params = self.request.GET.copy()
+        for name in ("page", "view"):
+            params.pop(name, None)
+        return params.urlencode()
 
     def visible_filters(self, filterset: Any) -> list[forms.BoundField]:
         if filterset is None:
@@ -241,7 +409,7 @@ class ObjectListView(ObjectMixin, View):
         if "q" in form.fields:
             # A search box: the filter form refreshes the table as the user types in it.
             form.fields["q"].widget.input_type = "search"
-        names = self.filter_fields or tuple(form.fields)
+        names = self.filter_fields or tuple(n for n in form.fields if n != "id")
         return [form[name] for name in names if name in form.fields]
 
     def add_url(self) -> str | None:
@@ -268,6 +436,172 @@ class ObjectListView(ObjectMixin, View):
 
     def extra_context(self) -> dict[str, Any]:
         return {}
+
+    # Writing: list settings and bulk actions -------------------------------------------
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        handlers: dict[str, Callable[[], HttpResponseBase | None]] = {
+            "columns": self.post_columns,
+            "save_view": self.post_save_view,
+            "delete_view": self.post_delete_view,
+            "bulk": self.post_bulk,
+        }
+        handler = handlers.get(request.POST.get("_action", ""))
+        if handler is None:
+            messages.error(request, _("Unknown list action."))
+            return self.after_post()
+        try:
+            response = handler()
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, str(message))
+            response = None
+        except PermissionDenied as error:
+            messages.error(request, str(error) or _("You may not do this."))
+            response = None
+        return response or self.after_post()
+
+    def after_post(self) -> HttpResponseBase:
+        """The updated table for HTMX (messages inside it), else back to the list."""
+        if self.is_partial():
+            return self.render_list()
+        return HttpResponseRedirect(self.request.get_full_path())
+
+    def post_columns(self) -> None:
+        key = list_key_of(type(self))
+        if self.request.POST.get("reset"):
+            list_columns_reset(actor=self.request.user, list_key=key)
+            return
+        list_columns_set(
+            actor=self.request.user,
+            list_key=key,
+            columns=self.request.POST.getlist("columns"),
+            allowed=self.table_class.column_names(),
+        )
+
+    def post_save_view(self) -> None:
+        key = list_key_of(type(self))
+        data = self.request.POST
+        columns = self.table_class.visible_names(
+            data.getlist("columns") or list_columns(user=self.request.user, list_key=key)
+        )
+        view = saved_view_save(
+            actor=self.request.user,
+            list_key=key,
+            name=data.get("name", ""),
+            query=self.view_query(),
+            columns=columns,
+            shared=data.get("shared") in ("on", "true", "1"),
+            allowed_columns=self.table_class.column_names(),
+        )
+        messages.success(self.request, _("Saved the view %(name)s.") % {"name": view.name})
+
+    def post_delete_view(self) -> None:
+        key = list_key_of(type(self))
+        view = saved_view_get(
+            user=self.request.user, pk=self.request.POST.get("view"), list_key=key
+        )
+        if view is None:
+            raise ValidationError(_("This saved view does not exist."))
+        saved_view_delete(actor=self.request.user, view=view)
+        messages.success(self.request, _("Deleted the view %(name)s.") % {"name": view.name})
+
+    def available_bulk_actions(self) -> list[BulkAction]:
+        actions = [
+            a for a in self.bulk_actions if has_permission(self.request.user, self.model, a.action)
+        ]
+        if self.export_url():
+            actions.append(
+                BulkAction("export", gettext_lazy("Export"), Action.EXPORT, _export_placeholder)
+            )
+        return actions
+
+    def bulk_queryset(self, action: BulkAction) -> tuple[QuerySet[Any], int]:
+        """The rows the action applies to, within the user's scope for the action.
+
+        Returns the records the user may act on and how many of the selected rows they
+        may see but not act on. "All matching" means every row of the current filter.
+        """
+        data = self.request.POST
+        queryset, _filterset = self.filtered(self.get_queryset())
+        if data.get("all_matching") != "1":
+            ids = [int(i) for i in data.getlist("selected") if str(i).isdigit()]
+            if not ids:
+                raise ValidationError(_("Select at least one row."))
+            queryset = queryset.filter(pk__in=ids)
+        scoped: Any = queryset  # the selectors' querysets are ScopedQuerySets
+        allowed = scoped.restrict(self.request.user, action.action)
+        return allowed, queryset.count() - allowed.count()
+
+    def post_bulk(self) -> HttpResponseBase | None:
+        request = self.request
+        name = request.POST.get("bulk", "")
+        action = next((a for a in self.available_bulk_actions() if a.name == name), None)
+        if action is None:
+            raise ValidationError(_("Choose a bulk action."))
+        if action.name == "export":
+            return self.bulk_export()
+        form = None
+        cleaned: dict[str, Any] = {}
+        if action.form_class is not None:
+            form = action.form_class(request.POST, prefix=action.name)
+            if not form.is_valid():
+                for errors in form.errors.values():
+                    for message in errors:
+                        messages.error(request, str(message))
+                return self.render_list(bulk_form=form) if self.is_partial() else None
+            cleaned = form.cleaned_data
+        queryset, out_of_scope = self.bulk_queryset(action)
+        total = queryset.count()
+        if total > self.bulk_limit:
+            raise ValidationError(
+                _(
+                    "%(count)s records match; a bulk action changes at most %(limit)s. "
+                    "Narrow the filter and try again."
+                )
+                % {"count": total, "limit": self.bulk_limit}
+            )
+        outcome = action.perform(request.user, queryset, cleaned)
+        messages.success(
+            request,
+            _("%(label)s: %(changed)s changed, %(unchanged)s already so.")
+            % {"label": action.label, "changed": outcome.changed, "unchanged": outcome.unchanged},
+        )
+        refused = len(outcome.refused) + out_of_scope
+        if refused:
+            messages.warning(
+                request,
+                _("%(count)s records were left unchanged: you may not change them.")
+                % {"count": refused},
+            )
+        return None
+
+    def bulk_export(self) -> HttpResponseBase:
+        """Download the selected rows (or all matching) with the list's export."""
+        export_url = self.export_url()
+        if export_url is None:
+            raise PermissionDenied(_("You may not export these records."))
+        params = self.request.GET.copy()
+        for name in ("page", "view", "sort"):
+            params.pop(name, None)
+        if self.request.POST.get("all_matching") != "1":
+            ids = [i for i in self.request.POST.getlist("selected") if str(i).isdigit()]
+            if not ids:
+                raise ValidationError(_("Select at least one row."))
+            params.setlist("id", [",".join(ids)])
+        fmt = self.request.POST.get("export_format", "csv")
+        params["format"] = fmt if fmt in ("csv", "xlsx") else "csv"
+        url = f"{export_url}?{params.urlencode()}"
+        if self.is_partial():
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return HttpResponseRedirect(url)
+
+
+def _export_placeholder(user: Any, queryset: QuerySet[Any], data: dict[str, Any]) -> BulkOutcome:
+    """The export is a download (``ObjectListView.bulk_export``), not a write."""
+    return BulkOutcome()
 
 
 # --- Detail -------------------------------------------------------------------------------
@@ -640,6 +974,76 @@ class TrashView(LoginRequiredMixin, View):
                 }
             )
         return TemplateResponse(request, "core/trash.html", {"sections": sections})
+
+
+class SavedViewListView(LoginRequiredMixin, View):
+    """The saved views the user may apply (their own and their team's shared), by list.
+
+    Saved customer views are the customer segments of the Marketing menu. A view links to
+    its list with its filters; lists the role may not open are left out.
+    """
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        groups: dict[str, dict[str, Any]] = {}
+        for view in saved_view_list(user=request.user):
+            object_type = view.list_key.removesuffix("_list")
+            if not has_permission(request.user, object_type, Action.VIEW):
+                continue
+            try:
+                url = reverse(view.list_key)
+            except NoReverseMatch:  # a list that no longer exists
+                continue
+            group = groups.setdefault(view.list_key, {"list_key": view.list_key, "views": []})
+            query = f"{view.query}&view={view.pk}" if view.query else f"view={view.pk}"
+            group["views"].append({"view": view, "url": f"{url}?{query}"})
+        labels = _list_labels()
+        context = {
+            "groups": [
+                {**g, "label": labels.get(g["list_key"], g["list_key"])} for g in groups.values()
+            ]
+        }
+        return TemplateResponse(request, "core/saved_views.html", context)
+
+
+def _list_labels() -> dict[str, str]:
+    from django.apps import apps
+
+    labels = {}
+    for model in apps.get_models():
+        object_type = getattr(model, "permission_object_type", None)
+        if object_type and object_type != "configuration":
+            labels[f"{object_type}_list"] = str(model._meta.verbose_name_plural).capitalize()
+    return labels
+
+
+class SearchView(LoginRequiredMixin, View):
+    """``/search/?q=``: customers, contacts and orders the user may see, grouped by kind.
+
+    An HTMX request (the navbar box, as the user types) gets the drop-down of the top hits;
+    otherwise the results page with more hits per kind.
+    """
+
+    page_limit: ClassVar[int] = 20
+    dropdown_limit: ClassVar[int] = 5
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        text = request.GET.get("q", "")
+        partial = self.is_dropdown()
+        limit = self.dropdown_limit if partial else self.page_limit
+        groups = global_search(user=request.user, text=text, limit=limit)
+        context = {
+            "q": text.strip(),
+            "groups": groups,
+            "found": any(g.hits for g in groups),
+        }
+        template = "core/search_dropdown.html" if partial else "core/search.html"
+        response = TemplateResponse(request, template, context)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+
+    def is_dropdown(self) -> bool:
+        htmx = getattr(self.request, "htmx", None)
+        return htmx is not None and bool(htmx) and not htmx.boosted
 
 
 @requires_csrf_token

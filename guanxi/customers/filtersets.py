@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import Team, User
 from guanxi.core.filtersets import ScopedFilterSet
+from guanxi.core.search import clean_query, phone_digits
 
 from . import choices
 from .models import Contact, Customer, Tag
+from .search import search_condition
 
 
 class CustomerFilterSet(ScopedFilterSet):
@@ -21,13 +25,17 @@ class CustomerFilterSet(ScopedFilterSet):
     qualification_status = django_filters.ChoiceFilter(choices=choices.QualificationStatus.choices)
     credit_rating = django_filters.ChoiceFilter(choices=choices.CreditRating.choices)
     source = django_filters.ChoiceFilter(choices=choices.Source.choices)
-    province = django_filters.CharFilter(lookup_expr="iexact")
-    city = django_filters.CharFilter(lookup_expr="iexact")
+    province = django_filters.CharFilter(method="region", label=_("Province or region"))
+    city = django_filters.CharFilter(method="region", label=_("City"))
     industry = django_filters.CharFilter(lookup_expr="icontains")
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.all())
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all())
     tag = django_filters.ModelMultipleChoiceFilter(
-        field_name="tags__name", to_field_name="name", queryset=Tag.objects.all(), label=_("Tag")
+        field_name="tags__name",
+        to_field_name="name",
+        queryset=Tag.objects.all(),
+        label=_("Tag"),
+        method="tagged",
     )
 
     class Meta:
@@ -35,15 +43,26 @@ class CustomerFilterSet(ScopedFilterSet):
         fields = ["credit_overdue", "external_id"]
 
     def search(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
+        """Name prefix, email, phone digits or external id: indexed lookups (core.search)."""
+        value = clean_query(value)
+        if not value:
+            return queryset
+        return queryset.alias(phone_key=phone_digits("phone")).filter(search_condition(value))
+
+    def tagged(self, queryset: QuerySet[Customer], name: str, value: Any) -> QuerySet[Customer]:
+        """Customers with any of the tags: a semi-join, so no DISTINCT over wide rows."""
+        if not value:
+            return queryset
+        links = Customer.tags.through.objects.filter(tag__in=value).values("customer_id")
+        return queryset.filter(pk__in=links)
+
+    def region(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
+        """Equal to the typed place in its usual spellings (the province/city index)."""
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(name__icontains=value)
-            | Q(email__iexact=value)
-            | Q(phone__contains=value)
-            | Q(external_id=value)
-        )
+        spellings = {value, value.title(), value.upper(), value.lower()}
+        return queryset.filter(**{f"{name}__in": sorted(spellings)})
 
 
 class ContactFilterSet(ScopedFilterSet):
@@ -56,9 +75,8 @@ class ContactFilterSet(ScopedFilterSet):
         fields = ["customer", "is_primary", "external_id"]
 
     def search(self, queryset: QuerySet[Contact], name: str, value: str) -> QuerySet[Contact]:
-        value = value.strip()
+        """Name prefix, email, phone digits or external id: indexed lookups (core.search)."""
+        value = clean_query(value)
         if not value:
             return queryset
-        return queryset.filter(
-            Q(name__icontains=value) | Q(email__iexact=value) | Q(phone__contains=value)
-        )
+        return queryset.alias(phone_key=phone_digits("phone")).filter(search_condition(value))

@@ -197,3 +197,21 @@ class ConsentForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+
+
+class CustomerOwnerForm(forms.Form):
+    """Hand a customer to another relationship manager (a quick action of the customer 360).
+
+    Only users the actor may make owner without leaving their own scope are offered.
+    """
+
+    owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none())
+
+    def __init__(self, *args: Any, user: Any = None, customer: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = customer.owner if customer is not None else None
+        field = self.fields["owner"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = assignable_owners(user, Action.CHANGE, current)
+        if current is not None:
+            self.initial.setdefault("owner", current.pk)

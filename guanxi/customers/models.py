@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.models import SoftDeleteModel, TimestampedModel
 from guanxi.core.permissions import ScopedQuerySet
+from guanxi.core.search import phone_digits
 
 from . import choices
 
@@ -261,6 +262,8 @@ class Customer(SoftDeleteModel, TimestampedModel):
             models.Index(fields=["owner", "name"]),
             models.Index(fields=["team", "name"]),
             models.Index(fields=["province", "city"]),
+            # Global search compares phone numbers digits only (guanxi.core.search).
+            models.Index(phone_digits("phone"), name="customer_phone_digits"),
         ]
 
     def __str__(self) -> str:
@@ -350,7 +353,9 @@ class Contact(SoftDeleteModel, TimestampedModel):
     external_id = models.CharField(
         _("external id"), max_length=100, unique=True, null=True, blank=True
     )
-    name = models.CharField(_("name"), max_length=200)
+    # Indexed for the list's sort by name and the search's name prefix (on PostgreSQL
+    # Django adds a varchar_pattern_ops twin for LIKE 'x%').
+    name = models.CharField(_("name"), max_length=200, db_index=True)
     title = models.CharField(_("job title"), max_length=100, blank=True)
     email = models.EmailField(_("email"), blank=True, db_index=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[_phone])
@@ -374,6 +379,10 @@ class Contact(SoftDeleteModel, TimestampedModel):
         verbose_name_plural = _("contacts")
         ordering = ["name", "id"]
         base_manager_name = "all_objects"
+        indexes = [
+            # Global search compares phone numbers digits only (guanxi.core.search).
+            models.Index(phone_digits("phone"), name="contact_phone_digits"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -19,8 +19,17 @@ class CustomerTable(Table):
         Column("team", _("Team"), order_by="team__name"),
         Column("credit_rating", _("Credit"), order_by="credit_rating"),
         Column("created_at", _("Created"), order_by="created_at"),
+        Column("id", _("ID"), order_by="pk", numeric=True),
     )
-    default_sort = "name"
+    #: Shown until the user chooses; the others (and the insight columns) are a click away.
+    default_columns = (
+        "name", "kind", "qualification_status", "province", "city", "owner", "team",
+        "rfm_segment", "abc_grade", "clv",
+    )  # fmt: skip
+    #: Newest first: the primary key index serves any filter in order, where sorting by
+    #: name under a filter walks the name index past every row the filter rejects (1.7 s
+    #: against 1 ms on a million customers filtered by province and kind, PostgreSQL).
+    default_sort = "-id"
 
 
 class ContactTable(Table):
@@ -38,5 +47,9 @@ class ContactTable(Table):
         Column("stance", _("Stance"), order_by="stance"),
         Column("email", _("Email"), order_by="email"),
         Column("phone", _("Phone")),
+        Column("id", _("ID"), order_by="pk", numeric=True),
     )
-    default_sort = "name"
+    default_columns = (
+        "name", "customer", "title", "buying_role", "stance", "email", "phone",
+    )  # fmt: skip
+    default_sort = "-id"  # newest first: the primary key serves any filter in order

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import View
 
 from guanxi.core.models import ChangeRecord
-from guanxi.core.permissions import Action
+from guanxi.core.permissions import Action, allows
+from guanxi.core.timeline import (
+    TIMELINE_TEMPLATE,
+    Cursor,
+    QuickAction,
+    QuickActionView,
+    customer_timeline,
+    quick_actions_for,
+    register_quick_action,
+    timeline_context,
+    timeline_kinds,
+)
 from guanxi.core.views import (
     HomeCard,
     ObjectActionView,
@@ -25,10 +42,10 @@ from guanxi.core.views import (
     register_trash_section,
 )
 
-from . import selectors, services
+from . import bulk, selectors, services
 from .choices import ConsentChannel
 from .filtersets import ContactFilterSet, CustomerFilterSet
-from .forms import ConsentForm, ContactForm, CustomerForm
+from .forms import ConsentForm, ContactForm, CustomerForm, CustomerOwnerForm
 from .models import Contact, Customer, CustomFieldDefinition
 from .tables import ContactTable, CustomerTable
 
@@ -40,6 +57,7 @@ class CustomerListView(ObjectListView):
     selector = selectors.customer_list
     filterset_class = CustomerFilterSet
     table_class = CustomerTable
+    bulk_actions = bulk.CUSTOMER_BULK_ACTIONS
     filter_fields = (
         "q", "kind", "market", "qualification_status", "province", "city", "owner", "team",
         "tag", "credit_rating",
@@ -47,7 +65,12 @@ class CustomerListView(ObjectListView):
 
 
 class CustomerDetailView(ObjectDetailView):
-    """The customer 360: profile, qualification, credit, consent, contacts, and app panels."""
+    """The customer 360: profile, qualification, credit, contacts, the value panel, the
+    timeline of everything that happened, and quick actions.
+
+    The number of queries is constant: every list on the page is a bounded, indexed read
+    (the timeline one page of one query per source; see :mod:`guanxi.core.timeline`).
+    """
 
     model = Customer
     selector = selectors.customer_list
@@ -58,8 +81,17 @@ class CustomerDetailView(ObjectDetailView):
         user = self.request.user
         consents = {c.channel: c for c in obj.consents.all()}
         definitions = {d.name: d for d in CustomFieldDefinition.objects.all()}
+        try:
+            after = _timeline_cursor(self.request)
+        except ValueError:
+            after = None
+        kind = _timeline_kind(self.request)
+        page = customer_timeline(user=user, customer=obj, after=after, kind=kind)
         return {
-            "contacts": selectors.contact_list(user=user).filter(customer=obj),
+            "contacts": selectors.contact_list(user=user)
+            .filter(customer=obj)
+            .select_related(None)
+            .order_by("-is_primary", "name", "id")[:CONTACTS_SHOWN],
             "consents": [(label, consents.get(value)) for value, label in ConsentChannel.choices],
             "consent_form": ConsentForm(user=user),
             "tags": list(obj.tags.all()),
@@ -68,7 +100,99 @@ class CustomerDetailView(ObjectDetailView):
                 for k, v in sorted((obj.custom_fields or {}).items())
             ],
             "history_url": reverse("customer_history", args=[obj.pk]),
+            "quick_actions": quick_actions_for(user, obj),
+            **timeline_context(self.request, obj, page),
         }
+
+
+#: Contacts listed on the customer 360 (the contact list has them all).
+CONTACTS_SHOWN = 20
+
+
+def _timeline_cursor(request: HttpRequest) -> Cursor | None:
+    token = request.GET.get("after", "")
+    return Cursor.parse(token) if token else None
+
+
+def _timeline_kind(request: HttpRequest) -> str:
+    kind = request.GET.get("kind", "")
+    return kind if kind in {k for k, _label in timeline_kinds()} else ""
+
+
+class CustomerTimelineView(LoginRequiredMixin, View):
+    """One page of the customer's timeline (HTMX "load more" and the kind filter).
+
+    With ``after`` (a cursor) it answers the next entries only; without, the whole block.
+    """
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = get_object_or_404(selectors.customer_list(user=request.user), pk=pk)
+        try:
+            after = _timeline_cursor(request)
+        except ValueError as error:
+            return HttpResponseBadRequest(
+                _("The timeline position is not valid: %(error)s.") % {"error": error}
+            )
+        page = customer_timeline(
+            user=request.user, customer=customer, after=after, kind=_timeline_kind(request)
+        )
+        context = timeline_context(request, customer, page)
+        if after is not None:
+            context["more_page"] = True
+            return TemplateResponse(request, "includes/timeline_items.html", context)
+        return TemplateResponse(request, TIMELINE_TEMPLATE, context)
+
+
+class CustomerOwnerView(QuickActionView):
+    """Change the customer's owner (the relationship manager), a quick action of the 360.
+
+    Offered to users who may change this customer, with the owners they may choose.
+    """
+
+    name = "owner"
+    title = gettext_lazy("Change owner")
+
+    def get_customer(self, pk: int) -> Customer:
+        return get_object_or_404(selectors.customer_list(user=self.request.user), pk=pk)
+
+    def get_form(self, customer: Customer, data: Any = None) -> CustomerOwnerForm | None:
+        return _owner_form(self.request.user, customer, data)
+
+    def perform(self, customer: Customer, form: CustomerOwnerForm) -> Customer:
+        return services.customer_update(
+            actor=self.request.user, customer=customer, data={"owner": form.cleaned_data["owner"]}
+        )
+
+    def extra_oob(self, customer: Customer) -> str:
+        return render_to_string(
+            "customers/customer_relationship.html",
+            {"object": customer, "tags": list(customer.tags.all()), "oob": True},
+            request=self.request,
+        )
+
+    def success_message(self, customer: Customer, result: Customer) -> str:
+        return _("%(customer)s is now owned by %(owner)s.") % {
+            "customer": result,
+            "owner": result.owner,
+        }
+
+
+def _owner_form(user: Any, customer: Customer, data: Any = None) -> CustomerOwnerForm | None:
+    # In memory (no query): the customer's owner and team decide; the service checks again.
+    if customer.erased_at is not None or not allows(user, customer, Action.CHANGE):
+        return None
+    return CustomerOwnerForm(data, user=user, customer=customer)
+
+
+register_quick_action(
+    QuickAction(
+        "owner",
+        gettext_lazy("Change owner"),
+        "customer_owner",
+        lambda user, customer: _owner_form(user, customer),
+        order=90,
+    )
+)
 
 
 class CustomerEditView(ObjectEditView):

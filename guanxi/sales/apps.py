@@ -6,3 +6,9 @@ class SalesConfig(AppConfig):
     name = "guanxi.sales"
     label = "sales"
     verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        from .timeline import register
+
+        # Orders on the customer timeline (core.timeline; customers never import sales).
+        register()

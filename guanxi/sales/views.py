@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from guanxi.core.permissions import Action, has_permission
+from guanxi.core.search import SearchProvider, register_search_provider
 from guanxi.core.views import (
     DetailPanel,
     HomeCard,
@@ -22,7 +23,7 @@ from guanxi.core.views import (
     register_home_card,
 )
 
-from . import selectors, services
+from . import search, selectors, services
 from .choices import OrderKind
 from .filtersets import OrderFilterSet, ProductFilterSet
 from .forms import OrderForm, OrderReverseForm, ProductForm
@@ -188,5 +189,10 @@ register_home_card(
         "order_list",
         lambda user: selectors.order_list(user=user).count(),
         order=40,
+    )
+)
+register_search_provider(
+    SearchProvider(
+        "orders", gettext_lazy("Orders"), "order", search.search_orders, "order_list", order=30
     )
 )

@@ -24,7 +24,7 @@ from django.test import Client
 from django.urls import resolve, reverse
 from rest_framework.test import APIClient
 
-from guanxi.activities.models import Interaction
+from guanxi.activities.models import Interaction, Note, Task
 from guanxi.core.permissions import ROLE_POLICY, Action, Role, Scope
 from guanxi.customers import services as customer_services
 from guanxi.customers.models import Contact, Customer, CustomerConsent
@@ -299,6 +299,53 @@ def web_order_reverse(ctx: Context) -> Outcome:
     return Outcome(response.status_code, Order.objects.filter(reverses=order).exists())
 
 
+def web_search(record: str) -> Callable[[Context], Outcome]:
+    """Found by the global search = the record's link is among the hits."""
+
+    def run(ctx: Context) -> Outcome:
+        obj = getattr(ctx.records, record)
+        query = obj.external_id if record == "order" else str(obj)
+        link = f'href="{reverse(f"{record}_detail", args=[obj.pk])}"'
+        return _in_list(ctx.web.get(reverse("search"), {"q": query}), link)
+
+    return run
+
+
+def web_customer_bulk_tag(ctx: Context) -> Outcome:
+    """The list's bulk "add tag" on the selected record (HTMX), checked in the database."""
+    pk = ctx.records.customer.pk
+    data = {"_action": "bulk", "bulk": "add_tag", "selected": [pk], "add_tag-tag": "Matrix"}
+    response = ctx.web.post(reverse("customer_list"), data, HTTP_HX_REQUEST="true")
+    tagged = Customer.all_objects.filter(pk=pk, tags__name="Matrix").exists()
+    return Outcome(response.status_code, tagged)
+
+
+def web_customer_bulk_tag_all(ctx: Context) -> Outcome:
+    """ "All matching" (filtered to the record): never reaches past the change scope."""
+    customer = ctx.records.customer
+    data = {"_action": "bulk", "bulk": "add_tag", "all_matching": "1", "add_tag-tag": "Matrix"}
+    url = reverse("customer_list") + f"?q={customer.external_id}"
+    response = ctx.web.post(url, data, HTTP_HX_REQUEST="true")
+    tagged = Customer.all_objects.filter(pk=customer.pk, tags__name="Matrix").exists()
+    return Outcome(response.status_code, tagged)
+
+
+def web_customer_bulk_export(ctx: Context) -> Outcome:
+    """Export of the selected row: the file holds the record only within export scope."""
+    customer = ctx.records.customer
+    data = {"_action": "bulk", "bulk": "export", "selected": [customer.pk]}
+    response = ctx.web.post(reverse("customer_list"), data, HTTP_HX_REQUEST="true")
+    target = response.get("HX-Redirect")
+    if response.status_code != 204 or not target:
+        return Outcome(response.status_code, False)
+    download = ctx.web.get(target)
+    if download.status_code != 200:
+        return Outcome(download.status_code, False)
+    chunks = download.streaming_content if download.streaming else [download.content]  # type: ignore[attr-defined]
+    content = b"".join(chunks)
+    return Outcome(download.status_code, str(customer.external_id) in content.decode("utf-8-sig"))
+
+
 HIDDEN_CUSTOMER = ("customer", Action.VIEW)
 HIDDEN_CONTACT = ("contact", Action.VIEW)
 HIDDEN_INTERACTION = ("interaction", Action.VIEW)
@@ -342,6 +389,12 @@ WEB_CASES: list[Case] = [
     Case("web", "product_list", "product", Action.VIEW, _web_get("product_list"), per_distance=False),
     Case("web", "product_add", "product", Action.ADD, web_product_add, per_distance=False),
     Case("web", "product_edit", "product", Action.CHANGE, web_product_edit, per_distance=False),
+    Case("web", "search (customer)", "customer", Action.VIEW, web_search("customer")),
+    Case("web", "search (contact)", "contact", Action.VIEW, web_search("contact")),
+    Case("web", "search (order)", "order", Action.VIEW, web_search("order")),
+    Case("web", "customer_list bulk tag", "customer", Action.CHANGE, web_customer_bulk_tag),
+    Case("web", "customer_list bulk tag (all matching)", "customer", Action.CHANGE, web_customer_bulk_tag_all),
+    Case("web", "customer_list bulk export", "customer", Action.EXPORT, web_customer_bulk_export),
 ]  # fmt: skip
 
 
@@ -518,6 +571,20 @@ def api_product_update(ctx: Context) -> Outcome:
     return Outcome(response.status_code, Product.objects.get(pk=product.pk).name == "Matrix API")
 
 
+def api_search(record: str) -> Callable[[Context], Outcome]:
+    def run(ctx: Context) -> Outcome:
+        obj = getattr(ctx.records, record)
+        query = obj.external_id if record == "order" else str(obj)
+        response = ctx.api.get(_api_url("search"), {"q": query})
+        url = reverse(f"{record}_detail", args=[obj.pk])
+        found = response.status_code == 200 and any(
+            hit["url"] == url for group in response.json() for hit in group["hits"]
+        )
+        return Outcome(response.status_code, found)
+
+    return run
+
+
 API_CASES: list[Case] = [
     Case("api", "customer list", "customer", Action.VIEW, _api_listed("customer", "customer")),
     Case("api", "customer retrieve", "customer", Action.VIEW, _api_retrieve("customer", "customer"), HIDDEN_CUSTOMER),
@@ -549,7 +616,181 @@ API_CASES: list[Case] = [
     Case("api", "product list", "product", Action.VIEW, _api_get("product-list"), per_distance=False),
     Case("api", "product create", "product", Action.ADD, api_product_create, per_distance=False),
     Case("api", "product update", "product", Action.CHANGE, api_product_update, per_distance=False),
+    Case("api", "search (customer)", "customer", Action.VIEW, api_search("customer")),
+    Case("api", "search (order)", "order", Action.VIEW, api_search("order")),
 ]  # fmt: skip
+
+
+# --- Notes, tasks and the customer 360 (the records are made here, owned like the customer) ---
+
+
+def _note(ctx: Context) -> Note:
+    owner = ctx.records.customer.owner
+    return Note.objects.create(
+        customer=ctx.records.customer, body=f"Matrix note {ctx.distance}", author=owner
+    )
+
+
+def _task(ctx: Context) -> Task:
+    owner = ctx.records.customer.owner
+    return Task.objects.create(
+        customer=ctx.records.customer,
+        title=f"Matrix task {ctx.distance}",
+        assignee=owner,
+        created_by=owner,
+    )
+
+
+def _make(kind: str) -> Callable[[Context], Any]:
+    return _note if kind == "note" else _task
+
+
+def _web_activity_get(kind: str, url_name: str) -> Callable[[Context], Outcome]:
+    def run(ctx: Context) -> Outcome:
+        obj = _make(kind)(ctx)
+        return _status_success(ctx.web.get(reverse(url_name, args=[obj.pk])))
+
+    return run
+
+
+def _web_activity_listed(kind: str) -> Callable[[Context], Outcome]:
+    def run(ctx: Context) -> Outcome:
+        obj = _make(kind)(ctx)
+        link = f'href="{reverse(f"{kind}_detail", args=[obj.pk])}"'
+        return _in_list(ctx.web.get(reverse(f"{kind}_list"), {"q": f"Matrix {kind}"}), link)
+
+    return run
+
+
+def web_note_edit(ctx: Context) -> Outcome:
+    note = _note(ctx)
+    response = ctx.web.post(reverse("note_edit", args=[note.pk]), {"body": "matrix edit"})
+    return Outcome(response.status_code, Note.objects.get(pk=note.pk).body == "matrix edit")
+
+
+def web_task_complete(ctx: Context) -> Outcome:
+    task = _task(ctx)
+    response = ctx.web.post(reverse("task_complete", args=[task.pk]))
+    return Outcome(response.status_code, Task.objects.get(pk=task.pk).done)
+
+
+def _web_activity_delete(kind: str) -> Callable[[Context], Outcome]:
+    def run(ctx: Context) -> Outcome:
+        obj = _make(kind)(ctx)
+        response = ctx.web.post(reverse(f"{kind}_delete", args=[obj.pk]))
+        return Outcome(response.status_code, not type(obj).objects.filter(pk=obj.pk).exists())
+
+    return run
+
+
+def _web_quick(
+    url_name: str, payload: dict[str, str], made: Callable[[], bool]
+) -> Callable[[Context], Outcome]:
+    """A quick action of the customer 360, posted as HTMX does."""
+
+    def run(ctx: Context) -> Outcome:
+        url = reverse(url_name, args=[ctx.records.customer.pk])
+        response = ctx.web.post(url, payload, HTTP_HX_REQUEST="true")
+        return Outcome(response.status_code, response.status_code == 200 and made())
+
+    return run
+
+
+def web_customer_owner(ctx: Context) -> Outcome:
+    """Change owner (to the current owner: the form's default); success is the redirect."""
+    customer = ctx.records.customer
+    response = ctx.web.post(
+        reverse("customer_owner", args=[customer.pk]), {"owner": customer.owner_id}
+    )
+    return Outcome(response.status_code, response.status_code == 302)
+
+
+def _api_activity_listed(kind: str) -> Callable[[Context], Outcome]:
+    def run(ctx: Context) -> Outcome:
+        obj = _make(kind)(ctx)
+        response = ctx.api.get(_api_url(f"{kind}-list"), {"limit": 1000})
+        ids = (
+            {i["id"] for i in response.json()["results"]} if response.status_code == 200 else set()
+        )
+        return Outcome(response.status_code, obj.pk in ids)
+
+    return run
+
+
+def _api_activity_retrieve(kind: str) -> Callable[[Context], Outcome]:
+    def run(ctx: Context) -> Outcome:
+        obj = _make(kind)(ctx)
+        return _status_success(ctx.api.get(_api_url(f"{kind}-detail", obj.pk)))
+
+    return run
+
+
+def _api_activity_create(kind: str) -> Callable[[Context], Outcome]:
+    def run(ctx: Context) -> Outcome:
+        field = "body" if kind == "note" else "title"
+        payload = {"customer": ctx.records.customer.pk, field: f"Matrix API {kind}"}
+        return _status_success(
+            ctx.api.post(_api_url(f"{kind}-list"), payload, format="json"), (201,)
+        )
+
+    return run
+
+
+def _api_activity_patch(kind: str) -> Callable[[Context], Outcome]:
+    def run(ctx: Context) -> Outcome:
+        obj = _make(kind)(ctx)
+        field = "body" if kind == "note" else "notes"
+        url = _api_url(f"{kind}-detail", obj.pk)
+        response = ctx.api.patch(url, {field: "matrix patch"}, format="json")
+        changed = getattr(type(obj).objects.get(pk=obj.pk), field) == "matrix patch"
+        return Outcome(response.status_code, changed)
+
+    return run
+
+
+def _api_activity_delete(kind: str) -> Callable[[Context], Outcome]:
+    def run(ctx: Context) -> Outcome:
+        obj = _make(kind)(ctx)
+        response = ctx.api.delete(_api_url(f"{kind}-detail", obj.pk))
+        return Outcome(response.status_code, not type(obj).objects.filter(pk=obj.pk).exists())
+
+    return run
+
+
+HIDDEN_NOTE = ("note", Action.VIEW)
+HIDDEN_TASK = ("task", Action.VIEW)
+
+ACTIVITY_WEB_CASES: list[Case] = [
+    Case("web", "customer_timeline", "customer", Action.VIEW, _web_get("customer_timeline", "customer"), HIDDEN_CUSTOMER),
+    Case("web", "customer_owner (page)", "customer", Action.CHANGE, _web_get("customer_owner", "customer"), HIDDEN_CUSTOMER),
+    Case("web", "customer_owner", "customer", Action.CHANGE, web_customer_owner, HIDDEN_CUSTOMER),
+    Case("web", "customer_quick_interaction", "interaction", Action.ADD, _web_quick("customer_quick_interaction", {"channel": "phone", "direction": "outbound", "subject": "Matrix quick"}, lambda: Interaction.objects.filter(subject="Matrix quick").exists()), HIDDEN_CUSTOMER),
+    Case("web", "customer_quick_note", "note", Action.ADD, _web_quick("customer_quick_note", {"body": "Matrix quick"}, lambda: Note.objects.filter(body="Matrix quick").exists()), HIDDEN_CUSTOMER),
+    Case("web", "customer_quick_task", "task", Action.ADD, _web_quick("customer_quick_task", {"title": "Matrix quick"}, lambda: Task.objects.filter(title="Matrix quick").exists()), HIDDEN_CUSTOMER),
+    Case("web", "note_list", "note", Action.VIEW, _web_activity_listed("note")),
+    Case("web", "note_detail", "note", Action.VIEW, _web_activity_get("note", "note_detail"), HIDDEN_NOTE),
+    Case("web", "note_history", "note", Action.VIEW, _web_activity_get("note", "note_history"), HIDDEN_NOTE),
+    Case("web", "note_edit", "note", Action.CHANGE, web_note_edit, HIDDEN_NOTE),
+    Case("web", "note_delete", "note", Action.DELETE, _web_activity_delete("note"), HIDDEN_NOTE),
+    Case("web", "task_list", "task", Action.VIEW, _web_activity_listed("task")),
+    Case("web", "task_mine", "task", Action.VIEW, _web_get("task_mine"), per_distance=False),
+    Case("web", "task_detail", "task", Action.VIEW, _web_activity_get("task", "task_detail"), HIDDEN_TASK),
+    Case("web", "task_edit (page)", "task", Action.CHANGE, _web_activity_get("task", "task_edit"), HIDDEN_TASK),
+    Case("web", "task_complete", "task", Action.CHANGE, web_task_complete, HIDDEN_TASK),
+    Case("web", "task_delete", "task", Action.DELETE, _web_activity_delete("task"), HIDDEN_TASK),
+]  # fmt: skip
+
+ACTIVITY_API_CASES: list[Case] = [
+    case
+    for kind, hidden in (("note", HIDDEN_NOTE), ("task", HIDDEN_TASK))
+    for case in (
+        Case("api", f"{kind} list", kind, Action.VIEW, _api_activity_listed(kind)),
+        Case("api", f"{kind} retrieve", kind, Action.VIEW, _api_activity_retrieve(kind), hidden),
+        Case("api", f"{kind} create", kind, Action.ADD, _api_activity_create(kind)),
+        Case("api", f"{kind} update", kind, Action.CHANGE, _api_activity_patch(kind), hidden),
+        Case("api", f"{kind} destroy", kind, Action.DELETE, _api_activity_delete(kind), hidden),
+    )
+]
 
 
 # --- Admin cases: the admin is one more read path -----------------------------------------
@@ -577,7 +818,7 @@ ADMIN_CASES: list[Case] = [
     Case("admin", "order changelist", "order", Action.VIEW, admin_order_changelist),
 ]
 
-ALL_CASES = WEB_CASES + API_CASES + ADMIN_CASES
+ALL_CASES = WEB_CASES + ACTIVITY_WEB_CASES + API_CASES + ACTIVITY_API_CASES + ADMIN_CASES
 
 
 def _expected(case: Case, role: str, distance: str | None) -> bool:

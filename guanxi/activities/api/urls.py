@@ -1,6 +1,10 @@
-"""API routes of interactions, registered in ``guanxi.api_urls``."""
+"""API routes of interactions, notes and tasks, registered in ``guanxi.api_urls``."""
 
-from guanxi.activities.api.views import InteractionViewSet
+from guanxi.activities.api.views import InteractionViewSet, NoteViewSet, TaskViewSet
 
 #: ``(prefix, viewset, basename)`` for :meth:`rest_framework.routers.BaseRouter.register`.
-routes = [("interactions", InteractionViewSet, "interaction")]
+routes = [
+    ("interactions", InteractionViewSet, "interaction"),
+    ("notes", NoteViewSet, "note"),
+    ("tasks", TaskViewSet, "task"),
+]

@@ -55,7 +55,8 @@ def test_every_routed_viewset_declares_its_object_type():
     viewsets = _routed_viewsets(get_resolver().url_patterns)
     # + one export per kind (guanxi.dataio.api.export), duplicates and merges (guanxi.dedup.api)
     # + import runs (guanxi.dataio.api.imports), KPIs (guanxi.insights.api)
-    assert len(viewsets) == 7 + 5 + 2 + 1 + 1
+    # (+ notes and tasks in guanxi.activities.api)
+    assert len(viewsets) == 9 + 5 + 2 + 1 + 1
     for viewset in viewsets:
         assert issubclass(viewset, GenericViewSet), viewset
         assert getattr(viewset, "permission_object_type", None) in OBJECT_TYPES, viewset
@@ -64,7 +65,8 @@ def test_every_routed_viewset_declares_its_object_type():
 def test_the_api_root_lists_the_collections(world):
     body = api_client(world.users["analyst"]).get("/api/").json()
     assert set(body) == {
-        "customers", "contacts", "products", "orders", "interactions", "change-log",
+        "customers", "contacts", "products", "orders", "interactions", "notes", "tasks",
+        "change-log",
         "exports/customers", "exports/contacts", "exports/products", "exports/orders",
         "exports/interactions", "merges", "imports", "insights/kpis",
     }  # fmt: skip
