@@ -9,14 +9,19 @@ insight fields are reachable only through a customer the user may see.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import django_filters
+from django import forms
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from .choices import ABCGrade, ChurnRisk, LadderStage, RFMSegment
-from .models import CustomerInsight
+from . import kpis
+from .choices import ABCGrade, ChurnRisk, LadderStage, PortfolioQuadrant, RFMSegment
+from .models import CustomerInsight, InsightSnapshot
 
 #: Fields of the nested ``insight`` object of the customer API.
 API_FIELDS = (
@@ -27,8 +32,15 @@ API_FIELDS = (
     "portfolio_quadrant", "relationship_level", "relationship_tier", "refresh_run",
 )  # fmt: skip
 
-#: Customer-list filters (UI and API) on the insight fields.
+#: Customer-list filters (UI and API) on the insight fields shown in the filter bar.
 FILTER_NAMES = ("rfm_segment", "abc_grade", "ladder_stage", "churn_risk", "clv_min", "clv_max")
+
+#: Further filters the dashboards' drill-down links use (they work in any list URL and the
+#: API, but are not offered in the filter bar): see :func:`insight_filters`.
+DRILL_FILTER_NAMES = (
+    "clv_below", "clv_known", "scored", "recency_score", "frequency_score",
+    "portfolio_quadrant", "kpi", "ladder_from", "ladder_to", "cohort_on",
+)  # fmt: skip
 
 #: API ordering fields (``?ordering=-insight__clv``).
 ORDERING_FIELDS = (
@@ -44,6 +56,118 @@ class CustomerInsightSerializer(serializers.ModelSerializer):
         model = CustomerInsight
         fields = API_FIELDS
         read_only_fields = API_FIELDS
+
+
+_SCORES = [(score, str(score)) for score in range(1, 6)]
+
+
+def _day(text: str, what: Any) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise forms.ValidationError(
+            _("%(what)s: %(value)s is not a date (YYYY-MM-DD).") % {"what": what, "value": text}
+        ) from None
+
+
+class KPIField(forms.CharField):
+    """``<kpi>:<start>:<end>``: the customers a KPI of a period counts (a KPI card's list)."""
+
+    def clean(self, value: Any) -> Any:
+        value = super().clean(value)
+        if not value:
+            return None
+        parts = value.split(":")
+        if len(parts) != 3 or parts[0] not in kpis.KPI_NAMES:
+            raise forms.ValidationError(
+                _("Expected <KPI>:<start>:<end> with a KPI among %(names)s.")
+                % {"names": ", ".join(kpis.KPI_NAMES)}
+            )
+        start, end = _day(parts[1], _("start")), _day(parts[2], _("end"))
+        if end < start:
+            raise forms.ValidationError(_("The end must not be before the start."))
+        return parts[0], start, end
+
+
+class SnapshotStageField(forms.CharField):
+    """``<snapshot date>:<ladder stage>`` (or ``:absent``, no snapshot row that day)."""
+
+    def clean(self, value: Any) -> Any:
+        value = super().clean(value)
+        if not value:
+            return None
+        day, _sep, stage = value.partition(":")
+        stages = [*LadderStage.values, "absent"]
+        if stage not in stages:
+            raise forms.ValidationError(
+                _("Expected <date>:<stage> with a stage among %(names)s.")
+                % {"names": ", ".join(stages)}
+            )
+        return _day(day, _("snapshot date")), stage
+
+
+class CohortField(forms.CharField):
+    """``<snapshot date>:<YYYY-MM>[:retained|:lapsed]``: a cohort (month of first purchase)
+    as the snapshot of that date had it, all of it or its retained or lapsed customers."""
+
+    def clean(self, value: Any) -> Any:
+        value = super().clean(value)
+        if not value:
+            return None
+        parts = value.split(":")
+        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("retained", "lapsed")):
+            raise forms.ValidationError(_("Expected <date>:<YYYY-MM>[:retained or :lapsed]."))
+        day = _day(parts[0], _("snapshot date"))
+        try:
+            dt.date.fromisoformat(f"{parts[1]}-01")
+        except ValueError:
+            raise forms.ValidationError(
+                _("%(value)s is not a month (YYYY-MM).") % {"value": parts[1]}
+            ) from None
+        retained = {"retained": True, "lapsed": False}.get(parts[2]) if len(parts) == 3 else None
+        return day, parts[1], retained
+
+
+class KPIFilter(django_filters.CharFilter):
+    """The customers a KPI card counts (same SQL conditions as the KPI itself)."""
+
+    field_class = KPIField
+
+    def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        if not value:
+            return qs
+        name, start, end = value
+        sql, params = kpis.period_customer_ids(qs, name, start, end)
+        # The SQL is fixed text from kpis.KPI_CONDITIONS; every value is a parameter.
+        return qs.filter(pk__in=RawSQL(sql, params))  # noqa: S611
+
+
+class SnapshotStageFilter(django_filters.CharFilter):
+    """Customers whose snapshot of a date had a ladder stage (or who had no snapshot)."""
+
+    field_class = SnapshotStageField
+
+    def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        if not value:
+            return qs
+        day, stage = value
+        rows = InsightSnapshot.objects.filter(snapshot_date=day)
+        if stage == "absent":
+            return qs.exclude(pk__in=rows.values("customer_id"))
+        return qs.filter(pk__in=rows.filter(ladder_stage=stage).values("customer_id"))
+
+
+class CohortFilter(django_filters.CharFilter):
+    """Customers of one cell of the cohort retention (same rows as the cohort KPI)."""
+
+    field_class = CohortField
+
+    def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        if not value:
+            return qs
+        day, month, retained = value
+        rows = kpis.cohort_customers(qs, day, month, retained=retained)
+        return qs.filter(pk__in=rows.values("customer_id"))
 
 
 def insight_filters() -> dict[str, Any]:
@@ -67,6 +191,31 @@ def insight_filters() -> dict[str, Any]:
         "clv_max": django_filters.NumberFilter(
             field_name="insight__clv", lookup_expr="lte", label=_("CLV at most")
         ),
+        # Drill-down filters of the dashboards (DRILL_FILTER_NAMES).
+        "clv_below": django_filters.NumberFilter(
+            field_name="insight__clv", lookup_expr="lt", label=_("CLV below")
+        ),
+        "clv_known": django_filters.BooleanFilter(
+            field_name="insight__clv", lookup_expr="isnull", exclude=True, label=_("CLV predicted")
+        ),
+        "scored": django_filters.BooleanFilter(
+            field_name="insight", lookup_expr="isnull", exclude=True, label=_("Scored")
+        ),
+        "recency_score": django_filters.TypedChoiceFilter(
+            field_name="insight__recency_score", choices=_SCORES, coerce=int, label=_("R score")
+        ),
+        "frequency_score": django_filters.TypedChoiceFilter(
+            field_name="insight__frequency_score", choices=_SCORES, coerce=int, label=_("F score")
+        ),
+        "portfolio_quadrant": django_filters.ChoiceFilter(
+            field_name="insight__portfolio_quadrant",
+            choices=PortfolioQuadrant.choices,
+            label=_("Portfolio quadrant"),
+        ),
+        "kpi": KPIFilter(label=_("Counted by a KPI")),
+        "ladder_from": SnapshotStageFilter(label=_("Ladder stage before")),
+        "ladder_to": SnapshotStageFilter(label=_("Ladder stage after")),
+        "cohort_on": CohortFilter(label=_("Cohort")),
     }
 
 

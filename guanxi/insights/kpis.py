@@ -42,25 +42,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import (
-    Case,
-    CharField,
-    Count,
-    DecimalField,
-    F,
-    Func,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
+from django.db import connection
+from django.db.models import CharField, Count, DecimalField, Func, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
-from .choices import LADDER_RANK, LadderStage
+from .choices import LADDER_RANK, LadderStage, RFMSegment
 from .conf import refresh_settings
 from .models import InsightSnapshot
 
@@ -82,19 +69,32 @@ class MonthOf(Func):
     output_field = CharField()
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, template="strftime('%%Y-%%m', %(expressions)s)")
+        # Dates are ISO text on SQLite. (strftime's '%Y' broke the query log under DEBUG:
+        # Django formats the logged SQL with %.)
+        return self.as_sql(compiler, connection, template="substr(%(expressions)s, 1, 7)")
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return self.as_sql(compiler, connection, template="to_char(%(expressions)s, 'YYYY-MM')")
 
 
-def _rank(field: str) -> Case:
-    """The ladder rank of a stage column, as an SQL expression."""
-    return Case(
-        *(When(**{field: stage.value}, then=Value(rank)) for stage, rank in LADDER_RANK.items()),
-        default=Value(None),
-        output_field=IntegerField(),
-    )
+def _stage_rank_sql(column: str) -> str:
+    """The ladder rank of a stage column, as a plain SQL ``CASE`` (codes are identifiers)."""
+    whens = " ".join(f"WHEN '{stage.value}' THEN {rank}" for stage, rank in LADDER_RANK.items())
+    return f"CASE {column} {whens} END"
+
+
+def _table() -> str:
+    return connection.ops.quote_name(InsightSnapshot._meta.db_table)
+
+
+def _date(value: dt.date | None) -> Any:
+    return connection.ops.adapt_datefield_value(value)
+
+
+def scope_sql(customers: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    """The SQL (and parameters) selecting the ids of ``customers``, for an ``IN (...)``."""
+    sql, params = customers.order_by().values("pk").query.sql_with_params()
+    return sql, tuple(params)
 
 
 def scoped_snapshots(customers: QuerySet[Any]) -> QuerySet[InsightSnapshot]:
@@ -102,27 +102,48 @@ def scoped_snapshots(customers: QuerySet[Any]) -> QuerySet[InsightSnapshot]:
     return InsightSnapshot.objects.filter(customer_id__in=customers.values("pk"))
 
 
-def snapshot_dates(customers: QuerySet[Any], start: dt.date, end: dt.date) -> list[dt.date]:
-    """The snapshot dates within ``[start, end]``, oldest first."""
-    dates = (
-        scoped_snapshots(customers)
-        .filter(snapshot_date__gte=start, snapshot_date__lte=end)
-        .values_list("snapshot_date", flat=True)
-        .distinct()
-        .order_by("snapshot_date")
+def all_snapshot_dates() -> list[dt.date]:
+    """Every snapshot date, oldest first.
+
+    Each refresh snapshots every live customer, so the dates are the same for every scope.
+    Read by a loose index scan (a recursive step from one date to the next on the
+    ``(snapshot_date, customer)`` index): a few index probes per date instead of a scan of
+    every snapshot row, which matters at millions of rows per date.
+    """
+    table = _table()
+    sql = (
+        "WITH RECURSIVE d(day) AS ("  # noqa: S608 - table name from the model
+        f"SELECT MIN(snapshot_date) FROM {table} "
+        f"UNION ALL SELECT (SELECT MIN(snapshot_date) FROM {table} WHERE snapshot_date > d.day) "
+        "FROM d WHERE d.day IS NOT NULL) SELECT day FROM d WHERE day IS NOT NULL"
     )
-    return list(dates)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    return [_as_date(row[0]) for row in rows]
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def snapshot_dates(customers: QuerySet[Any], start: dt.date, end: dt.date) -> list[dt.date]:
+    """The snapshot dates within ``[start, end]``, oldest first.
+
+    The same for every ``customers`` (see :func:`all_snapshot_dates`); the argument stays
+    for symmetry with the other KPI functions.
+    """
+    return [day for day in all_snapshot_dates() if start <= day <= end]
 
 
 def opening_date(customers: QuerySet[Any], start: dt.date) -> dt.date | None:
     """The last snapshot date before ``start`` (None when there is none)."""
-    return (
-        scoped_snapshots(customers)
-        .filter(snapshot_date__lt=start)
-        .order_by("-snapshot_date")
-        .values_list("snapshot_date", flat=True)
-        .first()
-    )
+    before = [day for day in all_snapshot_dates() if day < start]
+    return before[-1] if before else None
 
 
 def _rate(count: int, base: int) -> float | None:
@@ -137,6 +158,76 @@ def _group_field(group_by: str | None) -> str | None:
     return GROUP_FIELDS[group_by]
 
 
+#: The customer counts of a period, as SQL conditions on the closing snapshot row ``c``
+#: joined to the same customer's opening row ``p`` (all ``p`` columns NULL when absent).
+#: ``new`` also takes the period's start and end as parameters. The drill-down filter of
+#: the customer list (:func:`period_customer_ids`) uses the very same conditions.
+_CHURNED = f"'{LadderStage.CHURNED.value}'"
+_PRESENT = "p.customer_id IS NOT NULL"
+_RANK_NOW, _RANK_BEFORE = _stage_rank_sql("c.ladder_stage"), _stage_rank_sql("p.ladder_stage")
+KPI_CONDITIONS: dict[str, str] = {
+    "new": "c.first_purchase >= %s AND c.first_purchase <= %s",
+    "lost": f"c.ladder_stage = {_CHURNED} "
+    f"AND (p.ladder_stage IS NULL OR p.ladder_stage <> {_CHURNED})",
+    "compared": _PRESENT,
+    "upgraded": f"{_PRESENT} AND {_RANK_NOW} > {_RANK_BEFORE}",
+    "downgraded": f"{_PRESENT} AND {_RANK_NOW} < {_RANK_BEFORE}",
+    "active_at_end": f"c.first_purchase IS NOT NULL AND c.ladder_stage <> {_CHURNED}",
+    "closing": "1 = 1",
+}  # fmt: skip
+
+#: The counts a drill-down may ask for (every one of :data:`KPI_CONDITIONS`).
+KPI_NAMES = tuple(KPI_CONDITIONS)
+
+
+def _condition(name: str, start: dt.date, end: dt.date) -> tuple[str, tuple[Any, ...]]:
+    if name not in KPI_CONDITIONS:
+        raise ValueError(f"unknown KPI {name!r}")
+    params = (_date(start), _date(end)) if name == "new" else ()
+    return KPI_CONDITIONS[name], params
+
+
+def _period_join(
+    customers: QuerySet[Any], opening: dt.date | None, closing: dt.date
+) -> tuple[str, tuple[Any, ...]]:
+    """``FROM`` and ``WHERE`` of the closing snapshot rows of ``customers`` (alias ``c``),
+    left-joined to their opening rows (alias ``p``): one hash join, not a lookup per row."""
+    table = _table()
+    scope, scope_params = scope_sql(customers)
+    # Without an opening snapshot every customer is absent at the opening (joins nothing).
+    on_opening = "p.snapshot_date = %s" if opening is not None else "1 = 0"
+    opening_params = (_date(opening),) if opening is not None else ()
+    sql = (
+        f"FROM {table} c LEFT JOIN {table} p ON p.customer_id = c.customer_id "
+        f"AND {on_opening} WHERE c.snapshot_date = %s AND c.customer_id IN ({scope})"
+    )
+    return sql, (*opening_params, _date(closing), *scope_params)
+
+
+def period_dates(start: dt.date, end: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The (opening, closing) snapshot dates of ``[start, end]``; closing None: no KPI."""
+    days = all_snapshot_dates()
+    inside = [day for day in days if start <= day <= end]
+    before = [day for day in days if day < start]
+    return (before[-1] if before else None), (inside[-1] if inside else None)
+
+
+def period_customer_ids(
+    customers: QuerySet[Any], name: str, start: dt.date, end: dt.date
+) -> tuple[str, tuple[Any, ...]]:
+    """SQL selecting the ids of the customers a KPI of ``[start, end]`` counts (``new``,
+    ``lost``, ``upgraded`` ...), among ``customers``: the drill-down behind a KPI card.
+
+    Raises ``ValueError`` for an unknown KPI name. No snapshot in the period: selects none.
+    """
+    condition, condition_params = _condition(name, start, end)
+    opening, closing = period_dates(start, end)
+    if closing is None:
+        return "SELECT NULL WHERE 1 = 0", ()
+    join, join_params = _period_join(customers, opening, closing)
+    return f"SELECT c.customer_id {join} AND ({condition})", (*join_params, *condition_params)
+
+
 def period_kpis(
     customers: QuerySet[Any],
     start: dt.date,
@@ -147,85 +238,104 @@ def period_kpis(
 ) -> list[dict[str, Any]]:
     """The KPIs of ``[start, end]`` (see the module docstring), one dict per group.
 
-    Without ``group_by`` the list has one entry (``group`` is None). Empty when no snapshot
-    falls in the period.
+    Without ``group_by`` the list has one entry (``group`` and ``label`` are None); grouped,
+    ``label`` names the group (team and owner names, the province, the segment's label).
+    Empty when no snapshot falls in the period.
     """
     field = _group_field(group_by)
-    dates = snapshot_dates(customers, start, end)
-    if not dates:
+    opening, closing = period_dates(start, end)
+    if closing is None:
         return []
-    closing = dates[-1]
-    opening = opening_date(customers, start)
     margin_value = Decimal(str(refresh_settings().margin if margin is None else margin))
     snapshots = scoped_snapshots(customers)
 
-    # Without an opening snapshot every customer is absent at the opening (matches nothing).
-    at_opening = Q(snapshot_date=opening) if opening is not None else Q(snapshot_date__isnull=True)
-    previous = snapshots.filter(at_opening, customer_id=OuterRef("customer_id"))
-    rows = snapshots.filter(snapshot_date=closing).annotate(
-        previous_stage=Subquery(previous.values("ladder_stage")[:1]),
-        previous_spend=Subquery(previous.values("total_spend")[:1], output_field=_MONEY),
-    )
-    rows = rows.annotate(previous_rank=_rank("previous_stage"), rank=_rank("ladder_stage"))
-    churned = LadderStage.CHURNED
-    present = Q(previous_stage__isnull=False)
-    aggregates = {
-        "new": Count("pk", filter=Q(first_purchase__gte=start, first_purchase__lte=end)),
-        "lost": Count(
-            "pk",
-            filter=Q(ladder_stage=churned)
-            & (Q(previous_stage__isnull=True) | ~Q(previous_stage=churned)),
-        ),
-        "compared": Count("pk", filter=present),
-        "upgraded": Count("pk", filter=present & Q(rank__gt=F("previous_rank"))),
-        "downgraded": Count("pk", filter=present & Q(rank__lt=F("previous_rank"))),
-        "active_at_end": Count(
-            "pk", filter=Q(first_purchase__isnull=False) & ~Q(ladder_stage=churned)
-        ),
-        "spend_change": Coalesce(
-            Sum(F("total_spend") - Coalesce("previous_spend", Value(Decimal(0)))),
-            Value(Decimal(0)),
-            output_field=_MONEY,
-        ),
-        "equity": Coalesce(Sum("clv"), Value(Decimal(0)), output_field=_MONEY),
-    }
+    join, join_params = _period_join(customers, opening, closing)
+    columns: list[str] = []
+    params: list[Any] = []
+    for name in ("new", "lost", "compared", "upgraded", "downgraded", "active_at_end"):
+        condition, condition_params = _condition(name, start, end)
+        columns.append(f"COUNT(CASE WHEN {condition} THEN 1 END)")
+        params.extend(condition_params)
+    columns.append("COUNT(*)")
+    columns.append("SUM(c.total_spend - COALESCE(p.total_spend, 0))")
+    columns.append("SUM(c.clv)")
+    group_sql = f"c.{field}" if field else "NULL"
+    sql = f"SELECT {group_sql}, {', '.join(columns)} {join}"
     if field:
-        results = list(rows.values(field).annotate(**aggregates).order_by(field))
-    else:
-        results = [{**rows.aggregate(**aggregates)}]
+        sql += f" GROUP BY c.{field} ORDER BY c.{field}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, *join_params))
+        rows = cursor.fetchall()
 
     at_start = _customers_at_start(snapshots, opening, field)
+    labels = group_labels(group_by, [row[0] for row in rows]) if field else {}
     report = []
-    for row in results:
-        group = row.get(field) if field else None
+    for group, new, lost, compared, upgraded, downgraded, active, at_end, spend, equity in rows:
         base = at_start.get(group, 0)
-        active = row["active_at_end"]
-        spend_change = Decimal(row["spend_change"]).quantize(Decimal("0.01"))
+        spend_change = _money(spend)
         profit = spend_change * margin_value
         report.append(
             {
                 "group": group,
+                "label": labels.get(group) if field else None,
                 "opening_date": opening,
                 "closing_date": closing,
                 "customers_at_start": base,
-                "new": row["new"],
-                "new_rate": _rate(row["new"], base),
-                "lost": row["lost"],
-                "lost_rate": _rate(row["lost"], base),
-                "compared": row["compared"],
-                "upgraded": row["upgraded"],
-                "upgraded_rate": _rate(row["upgraded"], row["compared"]),
-                "downgraded": row["downgraded"],
-                "downgraded_rate": _rate(row["downgraded"], row["compared"]),
+                "new": new,
+                "new_rate": _rate(new, base),
+                "lost": lost,
+                "lost_rate": _rate(lost, base),
+                "compared": compared,
+                "upgraded": upgraded,
+                "upgraded_rate": _rate(upgraded, compared),
+                "downgraded": downgraded,
+                "downgraded_rate": _rate(downgraded, compared),
                 "active_at_end": active,
+                "customers_at_end": at_end,
                 "spend_change": spend_change,
                 "average_profitability": (
                     (profit / active).quantize(Decimal("0.01")) if active else None
                 ),
-                "equity": Decimal(row["equity"]).quantize(Decimal("0.01")),
+                "equity": _money(equity),
             }
         )
     return report
+
+
+def _money(value: Any) -> Decimal:
+    """A summed amount as cents (SQLite sums decimals as floats; None is zero)."""
+    if value is None:
+        return Decimal("0.00")
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def group_labels(group_by: str | None, keys: list[Any]) -> dict[Any, str]:
+    """What to call each group of a ``group_by`` in the user's language: team and owner
+    names (the snapshot keeps their ids), the province, the segment's label."""
+    from guanxi.accounts.models import Team, User
+
+    present = [key for key in keys if key not in (None, "")]
+    labels: dict[Any, str] = {}
+    if group_by == "team":
+        labels = {t.pk: t.name for t in Team.objects.filter(pk__in=present)}
+        missing = _("No team")
+    elif group_by == "owner":
+        labels = {u.pk: str(u) for u in User.objects.filter(pk__in=present)}
+        missing = _("No owner")
+    elif group_by == "region":
+        labels = {key: str(key) for key in present}
+        missing = _("No province")
+    elif group_by == "segment":
+        names = dict(RFMSegment.choices)
+        labels = {key: str(names.get(key, key)) for key in present}
+        missing = _("No purchase yet")
+    else:
+        return {}
+    for key in keys:
+        if key not in labels:
+            # A removed user or team keeps its id in old snapshots.
+            labels[key] = missing if key in (None, "") else _("#%(id)s (removed)") % {"id": key}
+    return labels
 
 
 def _customers_at_start(
@@ -258,13 +368,16 @@ def equity_trend(
         .annotate(equity=Coalesce(Sum("clv"), Value(Decimal(0)), output_field=_MONEY))
         .order_by(*keys)
     )
+    rows_out = list(aggregated)
+    labels = group_labels(group_by, [row[field] for row in rows_out]) if field else {}
     return [
         {
             "date": row["snapshot_date"],
             "group": row[field] if field else None,
+            "label": labels.get(row[field]) if field else None,
             "equity": Decimal(row["equity"]).quantize(Decimal("0.01")),
         }
-        for row in aggregated
+        for row in rows_out
     ]
 
 
@@ -288,8 +401,10 @@ def cohort_retention(
         )
         .order_by(*keys)
     )
+    rows_out = list(aggregated)
+    labels = group_labels(group_by, [row[field] for row in rows_out]) if field else {}
     out = []
-    for row in aggregated:
+    for row in rows_out:
         date: dt.date = row["snapshot_date"]
         year, month = (int(part) for part in row["cohort"].split("-"))
         out.append(
@@ -298,12 +413,31 @@ def cohort_retention(
                 "cohort": row["cohort"],
                 "months_since": (date.year - year) * 12 + date.month - month,
                 "group": row[field] if field else None,
+                "label": labels.get(row[field]) if field else None,
                 "customers": row["customers"],
                 "retained": row["retained"],
                 "share": _rate(row["retained"], row["customers"]),
             }
         )
     return out
+
+
+def cohort_customers(
+    customers: QuerySet[Any], date: dt.date, month: str, *, retained: bool | None = None
+) -> QuerySet[InsightSnapshot]:
+    """The snapshot rows of ``date`` behind one cell of :func:`cohort_retention`: the
+    customers whose first purchase fell in ``month`` (``YYYY-MM``), all of them or only the
+    retained (not lapsed) or lapsed ones. Raises ``ValueError`` for a malformed month."""
+    first = dt.date.fromisoformat(f"{month}-01")
+    after = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    rows = scoped_snapshots(customers).filter(
+        snapshot_date=date, first_purchase__gte=first, first_purchase__lt=after
+    )
+    if retained is True:
+        rows = rows.exclude(ladder_stage=LadderStage.CHURNED)
+    elif retained is False:
+        rows = rows.filter(ladder_stage=LadderStage.CHURNED)
+    return rows
 
 
 def kpi_report(
