@@ -47,7 +47,8 @@ def main() -> None:
     from guanxi.insights.services import insight_refresh_request, insight_refresh_run
 
     as_of = dt.date.fromisoformat(args.as_of)
-    out: dict[str, object] = {"vendor": connection.vendor}
+    # The machine is shared: the load average says how much the figures are worth.
+    out: dict[str, object] = {"vendor": connection.vendor, "load_before": os.getloadavg()}
 
     # 1. The plain GROUP BY, fetched like the summary (fetchmany into numpy arrays).
     started = time.perf_counter()
@@ -90,6 +91,7 @@ def main() -> None:
             "holdout": {k: run.holdout.get(k) for k in ("predicted_total", "actual_total")},
         }
     out["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    out["load_after_refresh"] = os.getloadavg()
 
     # 4. Incremental upkeep: orders per second with and without the hook.
     out["upkeep"] = upkeep(args.orders)
@@ -105,9 +107,10 @@ def upkeep(count: int) -> dict[str, float]:
     from guanxi.customers.models import Customer
     from guanxi.sales.services import order_create
 
-    actor = User.objects.filter(is_superuser=True).first() or User.objects.filter(
-        role="administrator"
-    ).first()
+    actor = (
+        User.objects.filter(is_superuser=True).first()
+        or User.objects.filter(role="administrator").first()
+    )
     customers = list(Customer.objects.order_by("?")[: count * 2])
     stamp = timezone.now().strftime("%Y%m%d%H%M%S")
     result = {}

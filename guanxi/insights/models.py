@@ -216,7 +216,7 @@ class InsightSnapshot(models.Model):
         "customers.Customer",
         verbose_name=_("customer"),
         on_delete=models.CASCADE,
-        db_index=False,  # the (date, customer) index serves lookups by customer per date
+        db_index=False,  # the (customer, date) index serves lookups by customer
         related_name="+",
     )
     ladder_stage = models.CharField(_("ladder stage"), max_length=10, choices=LadderStage.choices)
@@ -244,6 +244,10 @@ class InsightSnapshot(models.Model):
             models.UniqueConstraint(
                 fields=["snapshot_date", "customer"], name="insight_snapshot_date_customer"
             )
+        ]
+        # One customer's snapshots by date (the customer 360's sparkline and ladder history).
+        indexes = [
+            models.Index(fields=["customer", "-snapshot_date"], name="insight_snapshot_customer")
         ]
 
     def __str__(self) -> str:

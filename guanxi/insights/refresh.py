@@ -6,16 +6,21 @@ Stages (each timed, with the process's peak memory, on ``RefreshRun.timings``):
    (:func:`guanxi.insights.summary.fetch_summary`), streamed into numpy arrays, plus the ids
    and credit ratings of all customers (prospects have no orders);
 2. **fit**: BG/NBD and Pareto/NBD compared by BIC on the summary (compressed to unique rows
-   by the analytics core), a holdout check of the chosen model, Gamma-Gamma for the spend;
-3. **score**: predictions in batches of customers, RFM, ABC and the rules
+   by the analytics core) and Gamma-Gamma for the spend, side by side in threads; the
+   holdout check of the chosen model runs on in a thread during the next two stages;
+3. **score**: predictions on the distinct (x, t_x, T) rows in batches, RFM, ABC and the rules
    (:mod:`guanxi.insights.scoring`);
-4. **write**: the rows go in batches into a temporary staging table (``executemany`` on
-   SQLite, ``COPY`` on PostgreSQL), then ONE short transaction upserts them into
-   ``CustomerInsight`` and marks the run current (docs/adr/0009-insight-refresh.md).
+4. **write**: on SQLite the rows go in batches into a temporary staging table
+   (``executemany``); on PostgreSQL as numeric columns through binary ``COPY``
+   (:mod:`guanxi.insights.bulk`), into the staging table for a small base or, for a large
+   one, into a new table built beside ``CustomerInsight`` with its keys and indexes added
+   after the load. Then ONE short transaction swaps them in (upsert, rebuild, or rename),
+   writes the dated snapshot and marks the run current (docs/adr/0009-insight-refresh.md).
 
 Until that last transaction commits, readers see the previous results, complete; a failure,
 a cancellation or a killed process at any earlier point leaves them untouched (the staging
-table is temporary: it disappears with the connection). Progress and a heartbeat are saved
+tables are temporary: they disappear with the connection; the table built beside is never
+read, and is dropped by a failed run or the next one). Progress and a heartbeat are saved
 on the run; cancellation is checked between batches.
 """
 
@@ -24,10 +29,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import resource
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from django.db import connections, transaction
@@ -35,7 +41,7 @@ from django.utils import timezone
 
 from guanxi.customers.models import Customer
 
-from . import scoring
+from . import bulk, scoring
 from .choices import RunStatus, Stage
 from .conf import RefreshSettings, refresh_settings
 from .models import CustomerInsight, InsightSnapshot, RefreshRun
@@ -63,6 +69,16 @@ MODEL_COLUMNS = (
     "relationship_level", "relationship_tier",
 )  # fmt: skip
 COLUMNS = ("customer_id", *ORDER_COLUMNS, *MODEL_COLUMNS)
+
+
+class SummarySource(Protocol):
+    """A summary computed outside the CRM database (:mod:`guanxi.insights.external`)."""
+
+    def __call__(self, params: RefreshSettings, as_of: dt.date) -> DatabaseSummary | None:
+        """The per-customer summary up to the end of ``as_of``, sorted by customer id."""
+
+    def describe(self) -> dict[str, Any]:
+        """What the run records about the source (JSON-ready)."""
 
 
 class RefreshCancelled(Exception):
@@ -123,10 +139,21 @@ def _customer_base(using: str) -> tuple[np.ndarray, np.ndarray]:
         f"SELECT id, CASE credit_rating {codes} ELSE -1 END, "  # noqa: S608
         f'CASE WHEN credit_overdue THEN 1 ELSE 0 END FROM "{table}" ORDER BY id'
     )
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        rows = bulk.copy_out_int8(
+            connection,
+            f"SELECT id::bigint, (CASE credit_rating {codes} ELSE -1 END)::bigint, "  # noqa: S608
+            f'(CASE WHEN credit_overdue THEN 1 ELSE 0 END)::bigint FROM "{table}" ORDER BY id',
+            [],
+            3,
+        )
+        credit = scoring.credit_criterion(rows[:, 1], rows[:, 2].astype(bool))
+        return rows[:, 0].copy(), credit
     ids: list[np.ndarray] = []
     ratings: list[np.ndarray] = []
     overdue: list[np.ndarray] = []
-    with connections[using].cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql)
         while rows := cursor.fetchmany(100_000):
             a, b, c = zip(*rows, strict=True)
@@ -240,6 +267,312 @@ def _stage_rows(connection: Any, rows: list[tuple[Any, ...]]) -> None:
     )
 
 
+#: Binary stage of the PostgreSQL write (numbers only; see :func:`_pg_stage_columns`).
+RAW_TABLE = "guanxi_insight_raw"
+#: The table the large-base write fills beside ``CustomerInsight`` and renames into place.
+NEXT_TABLE = "guanxi_insight_next"
+#: NULL sentinels of the binary stage (never a real value of those columns).
+_NULL_INT = -(2**31)
+_NULL_CENTS = -(2**63)
+#: Stage columns of the binary write, in order: (name, type of :data:`bulk.PG_TYPES`).
+_RAW_COLUMNS = (
+    ("customer_id", "int8"), ("buyer", "int2"), ("first_day", "int4"), ("last_day", "int4"),
+    ("order_count", "int4"), ("spend_cents", "int8"), ("recency_days", "int4"),
+    ("frequency", "int4"), ("ladder_stage", "int2"), ("recency_score", "int2"),
+    ("frequency_score", "int2"), ("monetary_score", "int2"), ("rfm_segment", "int2"),
+    ("abc_grade", "int2"), ("abc_score", "float8"), ("abc_score_grade", "int2"),
+    ("expected_purchases", "float8"), ("p_alive", "float8"), ("expected_spend", "int8"),
+    ("clv", "int8"), ("churn_risk", "int2"), ("loyalty_index", "float8"),
+    ("portfolio_quadrant", "int2"), ("relationship_level", "int2"),
+    ("relationship_tier", "int2"),
+)  # fmt: skip
+#: Text columns sent as codes, and the value of a prospect (no orders).
+_CODED = {
+    "ladder_stage": "prospect", "rfm_segment": "", "abc_grade": "", "abc_score_grade": "",
+    "churn_risk": "", "portfolio_quadrant": "", "relationship_level": "", "relationship_tier": "",
+}  # fmt: skip
+
+
+def _codes(values: np.ndarray, extra: str) -> tuple[np.ndarray, list[str]]:
+    """Small-integer codes of a text column (few distinct values) and the code table."""
+    items = values.tolist()
+    table = sorted({*items, extra})
+    index = {value: i for i, value in enumerate(table)}
+    codes = np.fromiter(map(index.__getitem__, items), dtype=np.int16, count=len(items))
+    return codes, table
+
+
+def _cents(values: np.ndarray, digits: int = 2) -> np.ndarray:
+    """A money column rounded as :func:`_none_for_nan` rounds it, in cents (NaN: NULL)."""
+    rounded = np.round(values, digits)
+    if np.isinf(rounded).any():
+        raise ValueError("an insight amount is infinite")
+    finite = np.isfinite(rounded)
+    out = np.full(len(values), _NULL_CENTS, dtype=np.int64)
+    out[finite] = np.rint(rounded[finite] * 100).astype(np.int64)
+    return out
+
+
+def _pg_stage_columns(
+    summary: DatabaseSummary | None,
+    base_ids: np.ndarray,
+    predictions: scoring.Predictions | None,
+    scores: scoring.RuleScores | None,
+    *,
+    end_day: int,
+) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+    """The rows of :func:`build_rows` as numeric columns, sorted by customer id.
+
+    Same values: text as codes into a table per column, money in cents, dates as day
+    numbers, NULL as a sentinel (NaN for the floats that are NULL when not a number).
+    """
+    scored = summary is not None and predictions is not None and scores is not None
+    n = len(summary) if scored and summary is not None else 0
+    buyers = summary.customer if summary is not None else np.empty(0, np.int64)
+    prospects = np.setdiff1d(base_ids, buyers, assume_unique=True)
+    m = len(prospects)
+
+    def both(buyer: Any, prospect: Any, dtype: Any) -> np.ndarray:
+        out = np.empty(n + m, dtype=dtype)
+        out[:n] = buyer
+        out[n:] = prospect
+        return out
+
+    nan = np.nan
+    tables: dict[str, list[str]] = {}
+    values: dict[str, np.ndarray] = {}
+    if n and summary is not None and predictions is not None and scores is not None:
+        values = {  # the buyers' values (as build_rows writes them), then the prospects'
+            "customer_id": both(summary.customer, prospects, np.int64),
+            "first_day": both(summary.first_day, _NULL_INT, np.int32),
+            "last_day": both(summary.last_day, _NULL_INT, np.int32),
+            "order_count": both(summary.orders, 0, np.int32),
+            "spend_cents": both(_cents(summary.spend), 0, np.int64),
+            "recency_days": both(end_day - summary.last_day, _NULL_INT, np.int32),
+            "frequency": both(summary.periods - 1, 0, np.int32),
+            "recency_score": both(scores.recency_score, -1, np.int16),
+            "frequency_score": both(scores.frequency_score, -1, np.int16),
+            "monetary_score": both(scores.monetary_score, -1, np.int16),
+            "abc_score": both(np.round(scores.abc_score, 4), nan, np.float64),
+            "expected_purchases": both(np.round(predictions.expected_purchases, 4), nan, float),
+            "p_alive": both(np.round(predictions.p_alive, 4), nan, np.float64),
+            "expected_spend": both(_cents(predictions.expected_spend), _NULL_CENTS, np.int64),
+            "clv": both(_cents(predictions.clv), _NULL_CENTS, np.int64),
+            "loyalty_index": both(np.round(scores.loyalty, 4), nan, np.float64),
+        }
+        coded = {
+            "ladder_stage": scores.ladder, "rfm_segment": scores.segment,
+            "abc_grade": scores.abc_grade, "abc_score_grade": scores.abc_score_grade,
+            "churn_risk": scores.churn_risk, "portfolio_quadrant": scores.quadrant,
+            "relationship_level": scores.level, "relationship_tier": scores.tier,
+        }  # fmt: skip
+        for name, column in coded.items():
+            codes, tables[name] = _codes(column, _CODED[name])
+            values[name] = both(codes, tables[name].index(_CODED[name]), np.int16)
+        values["buyer"] = both(1, 0, np.int16)
+    else:
+        n = 0
+        values = {name: np.zeros(m, dtype=bulk.PG_TYPES[kind]) for name, kind in _RAW_COLUMNS}
+        values["customer_id"] = prospects.astype(np.int64)
+        for name in ("first_day", "last_day", "recency_days"):
+            values[name][:] = _NULL_INT
+        for name in ("expected_spend", "clv"):
+            values[name][:] = _NULL_CENTS
+        for name in ("abc_score", "expected_purchases", "p_alive", "loyalty_index"):
+            values[name][:] = nan
+        for name, prospect in _CODED.items():
+            tables[name] = [prospect]
+    order = np.argsort(values["customer_id"], kind="stable")
+    if not np.array_equal(order, np.arange(len(order))):
+        values = {name: column[order] for name, column in values.items()}
+    return values, tables
+
+
+def _pg_select_sql(tables: dict[str, list[str]]) -> tuple[str, list[Any]]:
+    """``SELECT`` list turning the binary stage back into the columns of :data:`COLUMNS`,
+    and its parameters (the names "as_of", "run" and "model" stand for the as-of date, the
+    run id and the CLV model name; a code table is passed as an array)."""
+    mark = "%s"  # Django turns %s into the driver's placeholder
+    day = f"DATE '1970-01-01' + NULLIF(r.{{0}}, {_NULL_INT})"
+    money = f"NULLIF(r.{{0}}, {_NULL_CENTS})::numeric / 100"
+    buyer_only = "CASE WHEN r.buyer = 1 THEN r.{0} END"
+    expressions = {
+        "customer_id": ("r.customer_id", None),
+        "as_of": (f"{mark}::date", "as_of"),
+        "first_purchase": (day.format("first_day"), None),
+        "last_purchase": (day.format("last_day"), None),
+        "order_count": ("r.order_count", None),
+        "total_spend": ("r.spend_cents::numeric / 100", None),
+        "recency_days": (f"NULLIF(r.recency_days, {_NULL_INT})", None),
+        "frequency": ("r.frequency", None),
+        "refresh_run_id": (mark, "run"),
+        "recency_score": (buyer_only.format("recency_score"), None),
+        "frequency_score": (buyer_only.format("frequency_score"), None),
+        "monetary_score": (buyer_only.format("monetary_score"), None),
+        # NaN stays NaN for a customer with orders, as the row-by-row write had it.
+        "abc_score": (buyer_only.format("abc_score"), None),
+        "expected_purchases": ("NULLIF(r.expected_purchases, 'NaN')", None),
+        "p_alive": ("NULLIF(r.p_alive, 'NaN')", None),
+        "expected_spend": (money.format("expected_spend"), None),
+        "clv": (money.format("clv"), None),
+        "clv_model": (f"CASE WHEN r.buyer = 1 THEN {mark} ELSE '' END", "model"),
+        "loyalty_index": (buyer_only.format("loyalty_index"), None),
+    }
+    parts: list[str] = []
+    params: list[Any] = []
+    for column in COLUMNS:
+        if column in _CODED:
+            parts.append(f"({mark}::text[])[r.{column} + 1]")
+            params.append(tables[column])
+            continue
+        expression, param = expressions[column]
+        parts.append(expression)
+        if param is not None:
+            params.append(param)
+    return ", ".join(parts), params
+
+
+def _pg_write(
+    connection: Any,
+    run: RefreshRun,
+    values: dict[str, np.ndarray],
+    tables: dict[str, list[str]],
+    *,
+    target: str,
+    model_name: str,
+    between_blocks: Callable[[int], None],
+) -> None:
+    """Binary ``COPY`` of the columns into a temporary stage, then one ``INSERT ... SELECT``
+    into ``target`` (the stage of the upsert, or the table built beside the live one)."""
+    customers = Customer._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        cursor.execute(bulk.create_table_sql(RAW_TABLE, _RAW_COLUMNS))
+    bulk.copy_in(connection, RAW_TABLE, _RAW_COLUMNS, values, between_blocks=between_blocks)
+    select, names = _pg_select_sql(tables)
+    given = {"as_of": run.as_of, "run": run.pk, "model": model_name}
+    params = [given[p] if isinstance(p, str) else p for p in names]
+    only = ""
+    if target == NEXT_TABLE:  # the rows are final: customers deleted meanwhile stay out
+        only = f' WHERE r.customer_id IN (SELECT id FROM "{customers}")'  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {target} ({', '.join(COLUMNS)}) "  # noqa: S608
+            f"SELECT {select} FROM {RAW_TABLE} r{only}",
+            params,
+        )
+        cursor.execute(f"DROP TABLE {RAW_TABLE}")
+
+
+def _pg_table_objects(cursor: Any, table: str) -> dict[str, Any]:
+    """Primary key, secondary indexes and foreign keys of a PostgreSQL table, to recreate
+    them on the table built beside it."""
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'p'",
+        [table],
+    )
+    primary = cursor.fetchone()
+    return {
+        "primary": primary,
+        "indexes": _secondary_indexes(cursor, "postgresql", table),
+        "foreign_keys": _foreign_keys(cursor, table),
+    }
+
+
+def _pg_build_next(connection: Any, step: Callable[[float], None]) -> None:
+    """Keys, indexes and statistics of the table built beside ``CustomerInsight``, outside
+    any transaction: nothing waits for them (``step(share)`` runs between indexes)."""
+    table = CustomerInsight._meta.db_table
+    with connection.cursor() as cursor:
+        objects = _pg_table_objects(cursor, table)
+        statements = []
+        if objects["primary"] is not None:
+            key = objects["primary"][1]
+            statements.append(f'ALTER TABLE {NEXT_TABLE} ADD CONSTRAINT "{NEXT_TABLE}_pkey" {key}')
+        for i, (_name, definition) in enumerate(objects["indexes"]):
+            statements.append(_index_on_next(definition, f"{NEXT_TABLE}_{i}"))
+        statements.append(f"ANALYZE {NEXT_TABLE}")
+        for done, statement in enumerate(statements):
+            cursor.execute(statement)
+            step((done + 1) / len(statements))
+
+
+def _index_on_next(definition: str, name: str) -> str:
+    """The ``CREATE INDEX`` of ``definition`` (``pg_indexes.indexdef``) on the next table."""
+    unique = "UNIQUE " if definition.startswith("CREATE UNIQUE") else ""
+    _head, using, rest = definition.partition(" USING ")
+    if not using:
+        raise ValueError(f"cannot rebuild the index {definition!r}")
+    return f'CREATE {unique}INDEX "{name}" ON {NEXT_TABLE} USING {rest}'
+
+
+def _pg_create_next(connection: Any) -> None:
+    """An empty copy of the ``CustomerInsight`` table (columns, defaults, checks)."""
+    table = CustomerInsight._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {NEXT_TABLE}")
+        cursor.execute(
+            f'CREATE TABLE {NEXT_TABLE} (LIKE "{table}" INCLUDING DEFAULTS INCLUDING CONSTRAINTS)'
+        )
+
+
+def _pg_swap_next(cursor: Any, guard: dt.datetime, snapshot_date: dt.date | None) -> bool:
+    """Rename the table built beside ``CustomerInsight`` into its place (inside the caller's
+    transaction); returns True when it also wrote the snapshot of ``snapshot_date``.
+
+    Readers keep reading the old table until the rename (a lock of milliseconds, at the end);
+    writers (the orders' upkeep) wait from the moment the rows they changed meanwhile are
+    carried over, so none of their changes is lost.
+    """
+    table = CustomerInsight._meta.db_table
+    customers = Customer._meta.db_table
+    target = f'"{table}"'
+    mark = "%s"  # Django turns %s into the driver's placeholder
+    # Deferred checks still pending in this transaction would forbid DROP and ALTER TABLE.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    objects = _pg_table_objects(cursor, table)
+    wrote_snapshot = False
+    if snapshot_date is not None:
+        _pg_snapshot(cursor, snapshot_date, source=NEXT_TABLE)
+        wrote_snapshot = True
+    # From here on, no order changes the live rows until the commit.
+    cursor.execute(f"LOCK TABLE {target} IN EXCLUSIVE MODE")
+    newer = ", ".join(f"{c} = i.{c}" for c in [*ORDER_COLUMNS, "touched_at"])
+    cursor.execute(
+        f"UPDATE {NEXT_TABLE} SET {newer} FROM {target} i "  # noqa: S608
+        f"WHERE i.customer_id = {NEXT_TABLE}.customer_id AND i.touched_at >= {mark}",
+        [guard],
+    )
+    columns = ", ".join([*COLUMNS, "touched_at"])
+    # Rows of customers the summary did not see: an order created them after it started.
+    cursor.execute(
+        f"INSERT INTO {NEXT_TABLE} ({columns}) SELECT {columns} FROM {target} i "  # noqa: S608
+        f"WHERE i.touched_at >= {mark} AND NOT EXISTS "
+        f"(SELECT 1 FROM {NEXT_TABLE} n WHERE n.customer_id = i.customer_id)",
+        [guard],
+    )
+    cursor.execute(
+        f"DELETE FROM {NEXT_TABLE} n WHERE NOT EXISTS "  # noqa: S608
+        f'(SELECT 1 FROM "{customers}" c WHERE c.id = n.customer_id)'
+    )
+    if wrote_snapshot and snapshot_date is not None:
+        _pg_snapshot(cursor, snapshot_date, source=NEXT_TABLE, touched_since=guard)
+    cursor.execute(f"DROP TABLE {target}")
+    cursor.execute(f"ALTER TABLE {NEXT_TABLE} RENAME TO {target}")
+    if objects["primary"] is not None:
+        cursor.execute(
+            f'ALTER TABLE {target} RENAME CONSTRAINT "{NEXT_TABLE}_pkey" '
+            f'TO "{objects["primary"][0]}"'
+        )
+    for i, (name, _definition) in enumerate(objects["indexes"]):
+        cursor.execute(f'ALTER INDEX "{NEXT_TABLE}_{i}" RENAME TO "{name}"')
+    for name, definition in objects["foreign_keys"]:
+        # The rows were joined to their customers and run above: no need to re-check them.
+        cursor.execute(f'ALTER TABLE {target} ADD CONSTRAINT "{name}" {definition} NOT VALID')
+    return wrote_snapshot
+
+
 #: From this many staged rows on, the swap empties the table and inserts into it without its
 #: secondary indexes (rebuilt at the end), which is several times faster than an upsert that
 #: updates every index row by row; below it, the upsert.
@@ -280,8 +613,10 @@ def _secondary_indexes(cursor: Any, vendor: str, table: str) -> list[tuple[str, 
         )
         return [(name, sql) for name, sql in cursor.fetchall()]
     cursor.execute(
+        # Ordered: the table built beside numbers its indexes in this order, and the swap
+        # renames them back by that number.
         "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT IN "
-        "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
+        "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass) ORDER BY indexname",
         [table, table],
     )
     return [(name, sql) for name, sql in cursor.fetchall()]
@@ -338,13 +673,28 @@ def _rebuild(cursor: Any, vendor: str, guard: dt.datetime) -> None:
         cursor.execute(f'ALTER TABLE {target} ADD CONSTRAINT "{name}" {definition} NOT VALID')
 
 
-def swap_rows(connection: Any, guard: dt.datetime, staged: int) -> None:
-    """Move the staged rows into ``CustomerInsight`` (inside the caller's transaction)."""
+def _builds_beside(vendor: str, staged: int) -> bool:
+    """Whether the write builds a new table beside ``CustomerInsight`` and renames it in
+    (PostgreSQL, large bases); otherwise rows go through the stage table."""
+    return vendor == "postgresql" and staged >= REBUILD_MIN_ROWS
+
+
+def swap_rows(
+    connection: Any, guard: dt.datetime, staged: int, *, snapshot_date: dt.date | None = None
+) -> bool:
+    """Move the staged rows into ``CustomerInsight`` (inside the caller's transaction).
+
+    Returns True when it also wrote the snapshot of ``snapshot_date`` (the PostgreSQL
+    rebuild writes it before it locks the live table); otherwise the caller writes it.
+    """
     with connection.cursor() as cursor:
+        if _builds_beside(connection.vendor, staged):
+            return _pg_swap_next(cursor, guard, snapshot_date)
         if staged >= REBUILD_MIN_ROWS:
             _rebuild(cursor, connection.vendor, guard)
         else:
             cursor.execute(swap_sql(connection.vendor), [guard] * len(ORDER_COLUMNS))
+    return False
 
 
 #: Columns copied from the swapped-in insight rows into the dated snapshot.
@@ -360,26 +710,58 @@ def write_snapshot(connection: Any, snapshot_date: dt.date) -> None:
     One ``INSERT ... SELECT`` inside the caller's (swap) transaction, so the snapshot commits
     with the results it copies or not at all; a date refreshed twice keeps the later copy.
     """
+    with connection.cursor() as cursor:
+        _snapshot_rows(cursor, snapshot_date, source=f'"{CustomerInsight._meta.db_table}"')
+
+
+def _snapshot_rows(
+    cursor: Any, snapshot_date: dt.date, *, source: str, touched_since: dt.datetime | None = None
+) -> None:
+    """Replace the snapshot rows of ``snapshot_date`` by those of ``source`` (all, or only the
+    rows an order touched since ``touched_since``)."""
     table = InsightSnapshot._meta.db_table
-    insights = CustomerInsight._meta.db_table
     customers = Customer._meta.db_table
     own = ", ".join(SNAPSHOT_COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.execute(f'DELETE FROM "{table}" WHERE snapshot_date = %s', [snapshot_date])  # noqa: S608
+    only, params = "", []
+    if touched_since is not None:
+        only = " AND i.touched_at >= %s"
+        params = [touched_since]
         cursor.execute(
-            f'INSERT INTO "{table}" (snapshot_date, customer_id, {own}, owner_id, team_id, '  # noqa: S608
-            f"region) SELECT %s, i.customer_id, {', '.join('i.' + c for c in SNAPSHOT_COLUMNS)}, "
-            f'c.owner_id, c.team_id, c.province FROM "{insights}" i '
-            f'JOIN "{customers}" c ON c.id = i.customer_id WHERE c.deleted_at IS NULL',
-            [snapshot_date],
+            f'DELETE FROM "{table}" WHERE snapshot_date = %s AND customer_id IN '  # noqa: S608
+            f"(SELECT customer_id FROM {source} i WHERE i.touched_at >= %s)",
+            [snapshot_date, touched_since],
         )
+    else:
+        cursor.execute(f'DELETE FROM "{table}" WHERE snapshot_date = %s', [snapshot_date])  # noqa: S608
+    cursor.execute(
+        f'INSERT INTO "{table}" (snapshot_date, customer_id, {own}, owner_id, team_id, '  # noqa: S608
+        f"region) SELECT %s, i.customer_id, {', '.join('i.' + c for c in SNAPSHOT_COLUMNS)}, "
+        f"c.owner_id, c.team_id, c.province FROM {source} i "
+        f'JOIN "{customers}" c ON c.id = i.customer_id WHERE c.deleted_at IS NULL{only}',
+        [snapshot_date, *params],
+    )
+
+
+def _pg_snapshot(
+    cursor: Any, snapshot_date: dt.date, *, source: str, touched_since: dt.datetime | None = None
+) -> None:
+    """:func:`_snapshot_rows` on PostgreSQL for a whole base: without the per-row check of
+    the foreign key to the customer (the rows are joined to their customers), which is re-added
+    ``NOT VALID`` and would otherwise cost as much as the insert itself."""
+    table = InsightSnapshot._meta.db_table
+    foreign_keys = [] if touched_since is not None else _foreign_keys(cursor, table)
+    for name, _definition in foreign_keys:
+        cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+    _snapshot_rows(cursor, snapshot_date, source=source, touched_since=touched_since)
+    for name, definition in foreign_keys:
+        cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition} NOT VALID')
 
 
 def _swap(connection: Any, run: RefreshRun, guard: dt.datetime, staged: int) -> None:
     """The one short transaction: swap the staged rows in and make this run the current one."""
     with transaction.atomic(using=connection.alias):
-        swap_rows(connection, guard, staged)
-        if run.as_of is not None:
+        wrote_snapshot = swap_rows(connection, guard, staged, snapshot_date=run.as_of)
+        if run.as_of is not None and not wrote_snapshot:
             write_snapshot(connection, run.as_of)
         RefreshRun.objects.using(connection.alias).filter(is_current=True).update(is_current=False)
         run.is_current = True
@@ -399,8 +781,85 @@ def _drop_stage(connection: Any) -> None:
     try:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+            if connection.vendor == "postgresql":
+                cursor.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+                cursor.execute(f"DROP TABLE IF EXISTS {NEXT_TABLE}")
     except Exception:  # the connection may be gone; the table went with it
         logger.debug("could not drop the stage table", exc_info=True)
+
+
+def _write_rows(
+    connection: Any,
+    run: RefreshRun,
+    summary: DatabaseSummary | None,
+    base_ids: np.ndarray,
+    predictions: scoring.Predictions | None,
+    scores: scoring.RuleScores | None,
+    fit: scoring.FitResult,
+    tracker: _Tracker,
+    *,
+    as_of: dt.date,
+    end_day: int,
+) -> int:
+    """Stage the rows of :func:`build_rows` in batches (SQLite); returns how many."""
+    _create_stage(connection)
+    total = max(len(base_ids), 1)
+    written = 0
+    for rows in build_rows(
+        run, summary, base_ids, predictions, scores, fit, as_of=as_of, end_day=end_day
+    ):
+        _stage_rows(connection, rows)
+        written += len(rows)
+        tracker.progress(0.8 * written / total)
+    return written
+
+
+def _write_postgresql(
+    connection: Any,
+    run: RefreshRun,
+    summary: DatabaseSummary | None,
+    base_ids: np.ndarray,
+    predictions: scoring.Predictions | None,
+    scores: scoring.RuleScores | None,
+    fit: scoring.FitResult,
+    tracker: _Tracker,
+    *,
+    end_day: int,
+) -> int:
+    """The same rows as numeric columns through one binary ``COPY``; a large base goes into
+    a new table built beside the live one (keys and indexes added after the load), a small
+    one into the stage of the upsert. Returns the number of rows."""
+    values, tables = _pg_stage_columns(summary, base_ids, predictions, scores, end_day=end_day)
+    written = len(values["customer_id"])
+    total = max(written, 1)
+    beside = _builds_beside(connection.vendor, written)
+    if beside:
+        _pg_create_next(connection)
+    else:
+        _create_stage(connection)
+    started = time.perf_counter()
+    _pg_write(
+        connection,
+        run,
+        values,
+        tables,
+        target=NEXT_TABLE if beside else STAGE_TABLE,
+        model_name=fit.name,
+        between_blocks=lambda done: tracker.progress(0.4 * done / total),
+    )
+    timings = run.timings.setdefault(Stage.WRITE, {})
+    timings["copy_seconds"] = round(time.perf_counter() - started, 3)
+    tracker.progress(0.5, force=True)
+    if beside:
+        started = time.perf_counter()
+        _pg_build_next(connection, lambda share: tracker.progress(0.5 + 0.3 * share))
+        timings["index_seconds"] = round(time.perf_counter() - started, 3)
+    return written
+
+
+def _import_fitting() -> None:
+    import scipy.optimize
+    import scipy.special  # noqa: F401
 
 
 def execute_refresh(
@@ -410,11 +869,13 @@ def execute_refresh(
     as_of: dt.date | None = None,
     on_progress: Callable[[str, int], None] | None = None,
     using: str = "default",
+    summary_source: SummarySource | None = None,
 ) -> RefreshRun:
     """Run every stage of ``run`` (already marked running) and record the outcome.
 
     Never raises for a failed refresh: the run says ``failed`` with the error, or
-    ``cancelled``; the previous results stay current in both cases.
+    ``cancelled``; the previous results stay current in both cases. ``summary_source``
+    replaces the database's summary by one computed elsewhere (:mod:`.external`).
     """
     params = params or refresh_settings()
     as_of = as_of or timezone.localdate()
@@ -423,12 +884,19 @@ def execute_refresh(
     tracker = _Tracker(run, on_progress)
     connection = connections[using]
     end_day = (as_of - dt.date(1970, 1, 1)).days
+    fit: scoring.FitResult | None = None
+    # Import the optimizers while the database computes the summary (a second or more).
+    threading.Thread(target=_import_fitting, name="insight-imports", daemon=True).start()
     try:
         summary_started = timezone.now()
         with tracker.stage_of(Stage.SUMMARY):
-            summary = fetch_summary(
-                period=params.period, as_of=as_of, holdout=params.holdout, using=using
-            )
+            if summary_source is None:
+                summary = fetch_summary(
+                    period=params.period, as_of=as_of, holdout=params.holdout, using=using
+                )
+            else:
+                summary = summary_source(params, as_of)
+                run.parameters["source"] = summary_source.describe()
             base_ids, credit = _customer_base(using)
         run.customers = len(base_ids)
         run.orders = int(summary.orders.sum()) if summary is not None else 0
@@ -439,7 +907,7 @@ def execute_refresh(
                 stats = None
             else:
                 stats = scoring.btyd_statistics(summary)
-                fit = scoring.fit_models(stats)
+                fit = scoring.fit_models(stats, background_holdout=True)
             run.model_comparison = fit.comparison
             run.chosen_model = fit.model.model_name if fit.model is not None else ""
             run.model_params = {
@@ -447,7 +915,6 @@ def execute_refresh(
                 "next_period_weeks": params.next_period,
                 "period": params.period,
             }
-            run.holdout = fit.holdout
             run.fit_failure = fit.failure
             run.fit_detail = fit.detail
 
@@ -471,21 +938,25 @@ def execute_refresh(
                 run.model_params["customer_count"] = len(summary)
 
         with tracker.stage_of(Stage.WRITE):
-            _create_stage(connection)
-            total = max(len(base_ids), 1)
-            written = 0
-            for rows in build_rows(
-                run, summary, base_ids, predictions, scores, fit, as_of=as_of, end_day=end_day
-            ):
-                _stage_rows(connection, rows)
-                written += len(rows)
-                tracker.progress(0.8 * written / total)
+            if connection.vendor == "postgresql":
+                written = _write_postgresql(
+                    connection, run, summary, base_ids, predictions, scores, fit, tracker,
+                    end_day=end_day,
+                )  # fmt: skip
+            else:
+                written = _write_rows(
+                    connection, run, summary, base_ids, predictions, scores, fit, tracker,
+                    as_of=as_of, end_day=end_day,
+                )  # fmt: skip
             tracker.progress(0.8, force=True)
+            # The holdout refit ran in a thread while the rows were scored and written.
+            run.holdout = fit.wait_holdout()
             swap_started = time.perf_counter()
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"CREATE INDEX {STAGE_TABLE}_customer ON {STAGE_TABLE} (customer_id)"
-                )
+            if not _builds_beside(connection.vendor, written):
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"CREATE INDEX {STAGE_TABLE}_customer ON {STAGE_TABLE} (customer_id)"
+                    )
             _swap(connection, run, summary_started - TOUCH_GUARD, written)
             run.timings.setdefault(Stage.WRITE, {})["swap_seconds"] = round(
                 time.perf_counter() - swap_started, 3
@@ -493,13 +964,24 @@ def execute_refresh(
             _drop_stage(connection)
     except RefreshCancelled:
         _drop_stage(connection)
+        _keep_holdout(run, fit)
         _finish(run, RunStatus.CANCELLED, "")
     except Exception as exc:
         logger.exception("insight refresh %s failed", run.pk)
         _drop_stage(connection)
+        _keep_holdout(run, fit)
         _finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
     run.refresh_from_db()
     return run
+
+
+def _keep_holdout(run: RefreshRun, fit: scoring.FitResult | None) -> None:
+    """A run that stopped after its fit still records the holdout check (waiting for it)."""
+    if fit is not None:
+        try:
+            run.holdout = fit.wait_holdout()
+        except Exception:  # the check's own failure must not hide the run's
+            logger.debug("holdout check failed", exc_info=True)
 
 
 def _finish(run: RefreshRun, status: str, error: str) -> None:

@@ -26,7 +26,7 @@ from . import scoring
 from .choices import ChurnRisk, RunStatus, RunTrigger
 from .conf import RefreshSettings, refresh_settings
 from .models import CustomerInsight, RefreshRun
-from .refresh import execute_refresh
+from .refresh import SummarySource, execute_refresh
 from .summary import fetch_summary
 
 #: Roles that may start or cancel a refresh (administrators and analysts).
@@ -107,8 +107,11 @@ def insight_refresh_run(
     params: RefreshSettings | None = None,
     as_of: dt.date | None = None,
     on_progress: Callable[[str, int], None] | None = None,
+    summary_source: SummarySource | None = None,
 ) -> RefreshRun:
-    """Run a queued refresh now, in this process (the task and the command call this)."""
+    """Run a queued refresh now, in this process (the task and the command call this).
+
+    ``summary_source`` reads the orders from outside the CRM (:mod:`.external`)."""
     with transaction.atomic():
         run = RefreshRun.objects.select_for_update().get(pk=run.pk)
         if run.status != RunStatus.QUEUED:
@@ -116,7 +119,9 @@ def insight_refresh_run(
         run.status = RunStatus.RUNNING
         run.started_at = run.heartbeat_at = timezone.now()
         run.save(update_fields=["status", "started_at", "heartbeat_at"])
-    return execute_refresh(run, params=params, as_of=as_of, on_progress=on_progress)
+    return execute_refresh(
+        run, params=params, as_of=as_of, on_progress=on_progress, summary_source=summary_source
+    )
 
 
 def _current_model() -> tuple[Any, RefreshRun | None]:
@@ -258,3 +263,151 @@ def _upkeep_row(
 def orders_changed_callback(customer_ids: frozenset[int]) -> None:
     """The hook the sales services call (``guanxi.core.hooks.orders_changed``)."""
     insight_apply_orders(customer_ids=customer_ids)
+
+
+#: Customers per summary query and per upsert of :func:`insight_apply_orders_bulk`.
+_BULK_IDS = 10_000
+
+
+def insight_apply_orders_bulk(*, customer_ids: Iterable[int], as_of: dt.date | None = None) -> int:
+    """:func:`insight_apply_orders` for many customers at once (the end of an import run).
+
+    The same fields with the same values, set-based: the summary is read for blocks of
+    10,000 customers, P(alive) comes from the current model over whole arrays, each rule
+    (loyalty, ladder stage) is decided once per distinct combination of its inputs, and the
+    rows are written with one upsert statement per block instead of one model object per
+    customer. Returns the number of customers updated.
+    """
+    ids = sorted({int(pk) for pk in customer_ids})
+    if len(ids) <= _ID_BATCH:
+        return insight_apply_orders(customer_ids=ids, as_of=as_of)
+    params = refresh_settings()
+    as_of = as_of or timezone.localdate()
+    end_day = (as_of - dt.date(1970, 1, 1)).days
+    model, _run = _current_model()
+    written = 0
+    for start in range(0, len(ids), _BULK_IDS):
+        block = ids[start : start + _BULK_IDS]
+        summary = fetch_summary(
+            period=params.period, as_of=as_of, holdout=params.holdout, customer_ids=block
+        )
+        written += _upsert_upkeep(block, summary, model, as_of=as_of, end_day=end_day)
+    return written
+
+
+def _upsert_upkeep(
+    block: list[int], summary: Any, model: Any, *, as_of: dt.date, end_day: int
+) -> int:
+    from django.db import connection
+
+    ops = connection.ops
+    epoch = dt.date(1970, 1, 1)
+    now = ops.adapt_datetimefield_value(timezone.now())
+    day = ops.adapt_datefield_value
+    as_of_value = day(as_of)
+    # Columns written by the upkeep; a new row takes every other column's default.
+    written = ("customer_id", "as_of", "first_purchase", "last_purchase", "order_count",
+               "total_spend", "recency_days", "frequency", "ladder_stage", "p_alive",
+               "churn_risk", "touched_at")  # fmt: skip
+    fields = [f for f in CustomerInsight._meta.concrete_fields if f.column not in written]
+    defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in fields)
+    prospect = rules.ladder_stage(purchases=0).value
+    default_risk = CustomerInsight._meta.get_field("churn_risk").get_default()
+    rows: list[tuple[Any, ...]] = []
+    seen: set[int] = set()
+    if summary is not None and len(summary):
+        n = len(summary)
+        stats = scoring.btyd_statistics(summary)
+        p_alive = (
+            model.probability_alive(stats.x, stats.t_x, stats.T)
+            if model is not None
+            else np.full(n, np.nan)
+        )
+        alive = [None if math.isnan(p) else round(p, 4) for p in p_alive.tolist()]
+        alive_array = np.array([np.nan if a is None else a for a in alive], dtype=float)
+        orders = summary.orders.astype(np.int64)
+        recency = end_day - summary.last_day.astype(np.int64)
+        loyalty_of = {
+            int(o): rules.loyalty_index(repeat_purchases=max(int(o) - 1, 0)).value
+            for o in np.unique(orders)
+        }
+        loyalty = np.array([loyalty_of[o] for o in orders.tolist()], dtype=float)
+        # The ladder rule's outcome depends only on these comparisons (see its docstring).
+        key = (
+            np.minimum(orders, scoring.REGULAR_PURCHASES) * 32
+            + (recency >= scoring.CHURN_AFTER_DAYS) * 16
+            + (np.nan_to_num(alive_array, nan=1.0) < scoring.CHURN_P_ALIVE) * 8
+            + (loyalty >= scoring.SUPPORTER_LOYALTY) * 4
+            + (loyalty >= scoring.ADVOCATE_LOYALTY) * 2
+        )
+        stages, _decisions = scoring._decide_by_class(
+            key,
+            lambda i: rules.ladder_stage(
+                purchases=int(orders[i]),
+                days_since_last_purchase=float(recency[i]),
+                loyalty=float(loyalty[i]),
+                referrals=0,
+                p_alive=alive[i],
+                regular_purchases=scoring.REGULAR_PURCHASES,
+                supporter_loyalty=scoring.SUPPORTER_LOYALTY,
+                advocate_loyalty=scoring.ADVOCATE_LOYALTY,
+                churn_after_days=scoring.CHURN_AFTER_DAYS,
+                churn_p_alive=scoring.CHURN_P_ALIVE,
+            ),
+        )
+        low, high = scoring.RISK_P_ALIVE
+        far, near = scoring.RISK_DAYS
+        by_alive = np.where(
+            alive_array < low, ChurnRisk.HIGH.value,
+            np.where(alive_array < high, ChurnRisk.MEDIUM.value, "low"),
+        )  # fmt: skip
+        by_days = np.where(
+            recency >= far, ChurnRisk.HIGH.value,
+            np.where(recency >= near, ChurnRisk.MEDIUM.value, "low"),
+        )  # fmt: skip
+        risk = np.where(np.isnan(alive_array), by_days, by_alive)
+        for pk, first, last, count, spend, periods, days, stage, p, r in zip(
+            summary.customer.tolist(), summary.first_day.tolist(), summary.last_day.tolist(),
+            orders.tolist(), summary.spend.tolist(), summary.periods.tolist(), recency.tolist(),
+            stages.tolist(), alive, risk.tolist(), strict=True,
+        ):  # fmt: skip
+            seen.add(pk)
+            rows.append(
+                (pk, as_of_value, day(epoch + dt.timedelta(days=first)),
+                 day(epoch + dt.timedelta(days=last)), count, round(spend, 2), days,
+                 periods - 1, stage, p, r, now, *defaults)
+            )  # fmt: skip
+    for pk in block:
+        if pk not in seen:  # every order reversed: back to a prospect
+            rows.append(
+                (pk, as_of_value, None, None, 0, 0, None, 0, prospect, None, default_risk, now,
+                 *defaults)
+            )  # fmt: skip
+    table = CustomerInsight._meta.db_table
+    columns = ", ".join([*written, *(f.column for f in fields)])
+    update = ", ".join(f"{c} = excluded.{c}" for c in written[1:])
+    with connection.cursor() as django_cursor:
+        cursor: Any = django_cursor.cursor  # the driver's own cursor: no per-row wrapping
+        if connection.vendor == "postgresql":
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS _insight_upkeep (LIKE {table})")
+            cursor.execute("TRUNCATE _insight_upkeep")
+            with cursor.copy(f"COPY _insight_upkeep ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _insight_upkeep "  # noqa: S608
+                f"ON CONFLICT (customer_id) DO UPDATE SET {update}"
+            )
+        else:
+            marks = ", ".join("?" * (len(written) + len(fields)))
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks}) "  # noqa: S608
+                f"ON CONFLICT (customer_id) DO UPDATE SET {update}",
+                rows,
+            )
+    return len(rows)
+
+
+def orders_changed_bulk_callback(customer_ids: frozenset[int]) -> None:
+    """The set-based form of :func:`orders_changed_callback` (``orders_changed(bulk=True)``)."""
+    insight_apply_orders_bulk(customer_ids=customer_ids)

@@ -18,7 +18,8 @@ time zone with daylight saving time moves the day boundary by an hour around the
 The first period's spend comes out of the same pass by packing (period, spend in cents) into
 one integer and taking its minimum: the smallest packed value belongs to the first period.
 
-Rows are streamed (``fetchmany``; a server-side cursor on PostgreSQL) into numpy arrays.
+Rows are streamed into numpy arrays: ``fetchmany`` on SQLite, one binary ``COPY`` parsed by
+numpy on PostgreSQL (:mod:`guanxi.insights.bulk`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from django.db import connections
 
 from guanxi.customers.models import Customer
 from guanxi.sales.models import Order
+
+from . import bulk
 
 #: Bits of the packed (minute, cents) value that hold the cents (with a sign offset).
 _CENT_BITS = 38
@@ -123,8 +126,13 @@ def summary_sql(
     calibration_end: int,
     base_minute: int = 0,
     customer_ids: list[int] | None = None,
+    base_period: int | None = None,
 ) -> tuple[str, list[Any]]:
     """The summary query and its parameters for ``vendor`` ("sqlite" or "postgresql").
+
+    On SQLite, given ``base_period`` (at or before every order's period), the distinct
+    periods and the distinct holdout periods come out of ONE distinct aggregate
+    (:func:`_packed_periods`), decoded by :func:`unpack_periods`.
 
     One pass over the orders in (customer, time) order (the covering index on
     ``(customer, ordered_at, total_amount)``; the order id comes with it on SQLite).
@@ -166,13 +174,43 @@ def summary_sql(
         if vendor == "sqlite"
         else ("CAST(ROUND(SUM(a) * 100) AS bigint)")
     )
+    # On PostgreSQL every column a bigint: the rows arrive as a binary COPY of fixed layout.
+    big = "" if vendor == "sqlite" else "::bigint"
+    periods = "COUNT(DISTINCT p)"
+    holdout_periods = f"COUNT(DISTINCT CASE WHEN p > {cal} THEN p END)"
+    if vendor == "sqlite" and base_period is not None:
+        # Each distinct aggregate keeps a B-tree per customer: one instead of two.
+        periods, holdout_periods = _packed_periods(base_period, cal), "0"
     sql = (
-        f"SELECT c, COUNT(DISTINCT p), MIN(p), MAX(p), MIN(d), MAX(d), COUNT(*), {cents}, "  # noqa: S608
-        f"MIN(pk), COUNT(DISTINCT CASE WHEN p > {cal} THEN p END), "
-        f"COALESCE(MAX(CASE WHEN p <= {cal} THEN p END), -1) "
+        f"SELECT c, {periods}, MIN(p){big}, MAX(p){big}, MIN(d){big}, MAX(d){big}, "  # noqa: S608
+        f"COUNT(*), {cents}, MIN(pk), {holdout_periods}, "
+        f"COALESCE(MAX(CASE WHEN p <= {cal} THEN p END), -1){big} "
         f"FROM (SELECT {columns} FROM ({orders}) x) y GROUP BY c ORDER BY c"
     )
     return sql, params
+
+
+#: Longest span (in periods) for which :func:`_packed_periods` cannot overflow.
+_PACK_SPAN = 40_000
+
+
+def _packed_periods(base_period: int, calibration_end: int) -> str:
+    """``SUM(DISTINCT ...)`` of ``(p - base) * 2^32 + 2^16 * [p in holdout] + 1``.
+
+    Distinct packed values are distinct periods, so the low 16 bits of the sum count the
+    periods and the next 16 the holdout periods (fewer than 2^16 each within
+    :data:`_PACK_SPAN`); the high bits, the sum of the periods' offsets, stay below 2^31
+    (40,000 periods of offset below 40,000 at most) and never reach the sign bit.
+    """
+    return (
+        f"SUM(DISTINCT (p - {int(base_period)}) * 4294967296 + 1 "
+        f"+ CASE WHEN p > {int(calibration_end)} THEN 65536 ELSE 0 END)"
+    )
+
+
+def unpack_periods(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct periods and distinct holdout periods out of :func:`_packed_periods`."""
+    return packed & 0xFFFF, (packed >> 16) & 0xFFFF
 
 
 def first_period_sql(
@@ -268,20 +306,23 @@ def fetch_summary(
         calibration_end=calibration_end,
         base_minute=base_minute,
         customer_ids=customer_ids,
+        base_period=first_period - 1 if end - first_period < _PACK_SPAN - 1 else None,
     )
     names = ("c", "np", "p0", "p1", "d0", "d1", "n", "s", "pk", "nph", "pc")
-    blocks: list[np.ndarray] = []
-    streamed = connection.vendor == "postgresql" and customer_ids is None
-    # A server-side cursor on PostgreSQL, so the rows arrive in blocks.
-    cursor = connection.chunked_cursor() if streamed else None
-    with cursor or connection.cursor() as cur:
-        cur.execute(sql, params)
-        while rows := cur.fetchmany(_FETCH):
-            blocks.append(np.array(rows, dtype=np.int64))
-    if not blocks:
+    if connection.vendor == "postgresql" and customer_ids is None:
+        data = _fetch_postgresql(connection, sql, params, len(names))
+    else:
+        blocks: list[np.ndarray] = []
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            while rows := cur.fetchmany(_FETCH):
+                blocks.append(np.array(rows, dtype=np.int64))
+        data = np.concatenate(blocks) if blocks else np.empty((0, len(names)), np.int64)
+    if not len(data):
         return None
-    data = np.concatenate(blocks)
     col = {name: data[:, i] for i, name in enumerate(names)}
+    if "SUM(DISTINCT" in sql:
+        col["np"], col["nph"] = unpack_periods(col["np"])
     col["s"] = col["s"] / 100.0
     # The first order's amount is the first period's spend when no period has two orders.
     first_spend = ((col["pk"] & ((1 << _CENT_BITS) - 1)) - _CENT_OFFSET) / 100.0
@@ -312,6 +353,21 @@ def fetch_summary(
         end=end,
         calibration_end=calibration_end,
     )
+
+
+def _fetch_postgresql(connection: Any, sql: str, params: list[Any], columns: int) -> np.ndarray:
+    """The summary rows through one binary ``COPY`` (every column a ``bigint``), parsed by
+    numpy, with JIT compilation off for the query: on this one-pass aggregate it costs
+    seconds and saves nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        jit = cursor.fetchone()[0]
+        cursor.execute("SET jit = off")
+    try:
+        return bulk.copy_out_int8(connection, sql, params, columns)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('jit', %s, false)", [jit])
 
 
 def _first_period_spend(

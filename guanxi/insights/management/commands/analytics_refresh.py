@@ -32,6 +32,26 @@ class Command(BaseCommand):
         parser.add_argument("--horizon", type=float, help=_("CLV horizon in weeks."))
         parser.add_argument("--batch-size", type=int, help=_("Customers per batch."))
         parser.add_argument("--json", action="store_true", help=_("Print the run as JSON."))
+        parser.add_argument(
+            "--source",
+            default="database",
+            help=_(
+                "Where the orders are: database (default), parquet:PATH (DuckDB) or "
+                "spark:MASTER_URL with --spark-table or --spark-path (docs/insights-scale-out.md)."
+            ),
+        )
+        parser.add_argument("--spark-table", help=_("Spark table or view of the orders."))
+        parser.add_argument("--spark-path", help=_("Parquet path of the orders, read by Spark."))
+        parser.add_argument(
+            "--spark-conf",
+            action="append",
+            metavar="KEY=VALUE",
+            help=_("A Spark setting for the session (repeatable)."),
+        )
+        parser.add_argument(
+            "--columns",
+            help=_("Column names of the external orders, e.g. customer=cust_no,amount=total."),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -45,6 +65,11 @@ class Command(BaseCommand):
             as_of = dt.date.fromisoformat(options["as_of"]) if options["as_of"] else None
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        source = self._source(options)
+        if source is not None and options["enqueue"]:
+            raise CommandError(
+                _("An external source runs here, not in the worker: leave out --enqueue.")
+            )
         try:
             run = insight_refresh_request(
                 actor=None, trigger=RunTrigger.COMMAND, enqueue=options["enqueue"]
@@ -61,7 +86,9 @@ class Command(BaseCommand):
                 bar = "#" * (percent // 4)
                 self.stderr.write(f"\r  {stage:<8} [{bar:<25}] {percent:3d}%", ending="")
 
-        run = insight_refresh_run(run=run, params=params, as_of=as_of, on_progress=show)
+        run = insight_refresh_run(
+            run=run, params=params, as_of=as_of, on_progress=show, summary_source=source
+        )
         if interactive:
             self.stderr.write("")
         if options["json"]:
@@ -88,7 +115,40 @@ class Command(BaseCommand):
         if run.status != RunStatus.SUCCEEDED:
             raise CommandError(f"{summary} {run.error}".strip())
         self.stdout.write(summary)
+        report = (run.parameters or {}).get("source") or {}
+        if report.get("unknown_customers"):
+            self.stdout.write(
+                _(
+                    "%(count)s customer keys in the source (%(orders)s orders) match no "
+                    "customer's external id and were not scored, e.g. %(examples)s."
+                )
+                % {
+                    "count": f"{report['unknown_customers']:,}",
+                    "orders": f"{report.get('unknown_orders', 0):,}",
+                    "examples": ", ".join(report.get("unknown_examples", [])),
+                }
+            )
         if run.fit_failure:
             from guanxi.insights.explain import fit_failure_message
 
             self.stdout.write(fit_failure_message(run))
+
+    def _source(self, options: dict[str, Any]) -> Any:
+        """The external summary source named by --source, or None for the database."""
+        spark_options = (options["spark_table"], options["spark_path"], options["spark_conf"])
+        if options["source"] == "database":
+            if any(spark_options) or options["columns"]:
+                raise CommandError(_("--spark-* and --columns go with an external --source."))
+            return None
+        from guanxi.insights.external import Columns, ExternalSourceError, parse_source
+
+        try:
+            return parse_source(
+                options["source"],
+                columns=Columns.parse(options["columns"]),
+                spark_table=options["spark_table"],
+                spark_path=options["spark_path"],
+                spark_conf=options["spark_conf"],
+            )
+        except ExternalSourceError as exc:
+            raise CommandError(str(exc)) from exc
