@@ -13,7 +13,8 @@ them reads records any other way. What a file holds is decided here:
   ``owner`` and ``user`` as user names, ``team`` as the team name), choices as their stored
   values, tags as a ``;``-separated list, custom fields as ``cf_<key>`` columns, orders one
   row per order line with the order's columns repeated. Re-importing a file gives back the
-  same records.
+  same records. Customer files end with the computed insight fields as ``insight_<field>``
+  columns (RFM, ABC, CLV, P(alive), ladder stage ...), which an import ignores.
 * **Values**: decimals exact (``format(d, "f")`` in CSV, numeric cells in XLSX), datetimes
   ISO 8601 with their UTC offset in the current time zone, booleans ``true``/``false``, text
   passed through :func:`guanxi.dataio.formulas.neutralise` (numbers never are, so a
@@ -212,6 +213,33 @@ CUSTOMER_COLUMNS: list[Column] = [
     Column("team", "team__name"),
 ]
 
+#: Prefix of the computed insight columns: an import does not read them back.
+INSIGHT_PREFIX = "insight_"
+
+#: The insight fields (issue 5) that follow a customer's own columns, read through the same
+#: scoped query (one LEFT JOIN). Empty cells for a customer that no refresh has scored yet.
+INSIGHT_COLUMNS: list[Column] = [
+    *(
+        Column(INSIGHT_PREFIX + name, "insight__" + name, kind)
+        for names, kind in (
+            ("as_of first_purchase last_purchase", ColumnType.DATE),
+            ("order_count total_spend recency_days frequency", ColumnType.NUMBER),
+            ("recency_score frequency_score monetary_score", ColumnType.NUMBER),
+            ("rfm_segment abc_grade", ColumnType.TEXT),
+            ("abc_score", ColumnType.NUMBER),
+            ("abc_score_grade", ColumnType.TEXT),
+            ("expected_purchases p_alive expected_spend clv", ColumnType.NUMBER),
+            ("clv_model churn_risk", ColumnType.TEXT),
+            ("loyalty_index", ColumnType.NUMBER),
+            (
+                "ladder_stage portfolio_quadrant relationship_level relationship_tier",
+                ColumnType.TEXT,
+            ),
+        )
+        for name in names.split()
+    )
+]
+
 # --- Contacts, products -------------------------------------------------------------------
 
 CONTACT_COLUMNS: list[Column] = [
@@ -294,7 +322,7 @@ KINDS: dict[str, ExportKind] = {
             CUSTOMER_COLUMNS,
             extra_values=("pk", "custom_fields"),
             enrich=_attach_tags,
-            extra_columns=_custom_field_columns,
+            extra_columns=lambda: [*_custom_field_columns(), *INSIGHT_COLUMNS],
         ),
         ExportKind(
             "contacts",

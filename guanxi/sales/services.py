@@ -6,6 +6,7 @@ Orders are created once (with their lines) and corrected only by :func:`order_re
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -195,228 +196,343 @@ def product_import_batch(*, actor: Any, rows: Sequence[BulkRow]) -> list[BulkRes
 
 # --- Set-based order import (staging tables) ------------------------------------------------
 
-#: One staged order: (sequence number in the batch, external id, customer external id,
-#: ordered at as naive UTC ISO text, channel, currency, total as text, kind, external id of
-#: the order it reverses or "").
-StagedOrder = tuple[int, str, str, str, str, str, str, str, str]
+#: One staged order: (sequence number: the row number of its first line, external id,
+#: customer external id, ordered at as naive UTC ISO text or as ISO text ending in its UTC
+#: offset (``2024-03-01 10:00+08:00``), channel, currency, total as text or None (the sum
+#: of its staged lines), kind, external id of the order it reverses or "").
+StagedOrder = tuple[int, str, str, str, str, str, str | None, str, str]
 #: One staged line: (order's sequence number, line number, SKU or "", description,
 #: quantity, unit price, amount; decimals as text).
 StagedLine = tuple[int, int, str, str, str, str, str]
-#: What became of one staged order: (status, field, message, line number or 0).
+#: What became of one staged order that was not created: (status, field, message, line
+#: number or 0).
 StagedAnswer = tuple[str, str, str, int]
 
-_STAGE_ORDER_COLUMNS = (
+#: Columns of the staging tables ``_stage_order`` and ``_stage_line`` (temporary tables of
+#: the connection). An importer may fill them with its own ``INSERT ... SELECT`` after
+#: :func:`order_import_open_stage`, then call :func:`order_import_staged` with
+#: ``prestaged=True``.
+STAGE_ORDER_COLUMNS = (
     "seq", "external_id", "customer_ext", "ordered_at", "channel", "currency", "total_amount",
     "kind", "reverses_ext",
 )  # fmt: skip
-_STAGE_LINE_COLUMNS = (
+STAGE_LINE_COLUMNS = (
     "seq", "line_number", "sku", "description", "quantity", "unit_price", "amount",
 )  # fmt: skip
 
 
+@dataclass
+class StagedResult:
+    """What :func:`order_import_staged` did with the staged orders.
+
+    Orders not named in ``rejected`` or ``unchanged`` were created. Line counts are over
+    every staged order, however it was staged.
+    """
+
+    rejected: dict[int, StagedAnswer] = field(default_factory=dict)
+    unchanged: set[int] = field(default_factory=set)
+    created_lines: int = 0
+    unchanged_lines: int = 0
+    #: Customers whose orders were created (for the ``orders_changed`` upkeep).
+    customers: list[int] = field(default_factory=list)
+
+    def status(self, seq: int) -> str:
+        """``created``, ``unchanged`` or ``rejected``."""
+        if seq in self.rejected:
+            return "rejected"
+        return "unchanged" if seq in self.unchanged else "created"
+
+
+def order_import_open_stage() -> None:
+    """Create (once per connection) and empty the import's temporary staging tables."""
+    connection = connections[Order.objects.db]
+    connection.ensure_connection()
+    with connection.cursor() as django_cursor:
+        cursor: Any = django_cursor.cursor
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS _stage_order (seq INTEGER PRIMARY KEY, "
+                "external_id TEXT, customer_ext TEXT, ordered_at TEXT, channel TEXT, "
+                "currency TEXT, total_amount NUMERIC, kind TEXT, reverses_ext TEXT)"
+            )
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS _stage_line (seq INTEGER, line_number INTEGER, "
+                "sku TEXT, description TEXT, quantity NUMERIC, unit_price NUMERIC, "
+                "amount NUMERIC, PRIMARY KEY (seq, line_number)) WITHOUT ROWID"
+            )
+            cursor.execute("DELETE FROM _stage_order")
+            cursor.execute("DELETE FROM _stage_line")
+            return
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS _stage_order (seq integer PRIMARY KEY, "
+            "external_id text, customer_ext text, ordered_at timestamptz, channel text, "
+            "currency text, total_amount numeric, kind text, reverses_ext text)"
+        )
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS _stage_line (seq integer, line_number integer, "
+            "sku text, description text, quantity numeric, unit_price numeric, amount numeric)"
+        )
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS _stage_line_seq ON _stage_line (seq, line_number)"
+        )
+        cursor.execute("TRUNCATE _stage_order, _stage_line")
+
+
 def _stage(cursor: Any, vendor: str, orders: Sequence[StagedOrder], lines: Sequence[StagedLine]):
-    """Load the batch into the connection's temporary staging tables (executemany / COPY)."""
+    """Append orders and lines to the staging tables (executemany / COPY)."""
     if vendor == "sqlite":
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS _stage_order (seq INTEGER PRIMARY KEY, "
-            "external_id TEXT, customer_ext TEXT, ordered_at TEXT, channel TEXT, currency TEXT, "
-            "total_amount NUMERIC, kind TEXT, reverses_ext TEXT)"
-        )
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS _stage_line (seq INTEGER, line_number INTEGER, "
-            "sku TEXT, description TEXT, quantity NUMERIC, unit_price NUMERIC, amount NUMERIC)"
-        )
-        cursor.execute("CREATE INDEX IF NOT EXISTS temp._stage_line_seq ON _stage_line (seq)")
-        cursor.execute("DELETE FROM _stage_order")
-        cursor.execute("DELETE FROM _stage_line")
-        cursor.executemany(
-            f"INSERT INTO _stage_order VALUES ({', '.join('?' * len(_STAGE_ORDER_COLUMNS))})",  # noqa: S608
-            orders,
-        )
-        cursor.executemany(
-            f"INSERT INTO _stage_line VALUES ({', '.join('?' * len(_STAGE_LINE_COLUMNS))})",  # noqa: S608
-            lines,
-        )
+        if orders:
+            cursor.executemany(
+                f"INSERT INTO _stage_order VALUES ({', '.join('?' * len(STAGE_ORDER_COLUMNS))})",  # noqa: S608
+                orders,
+            )
+        if lines:
+            cursor.executemany(
+                f"INSERT INTO _stage_line VALUES ({', '.join('?' * len(STAGE_LINE_COLUMNS))})",  # noqa: S608
+                lines,
+            )
         return
-    cursor.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS _stage_order (seq integer PRIMARY KEY, "
-        "external_id text, customer_ext text, ordered_at timestamptz, channel text, "
-        "currency text, total_amount numeric, kind text, reverses_ext text)"
-    )
-    cursor.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS _stage_line (seq integer, line_number integer, "
-        "sku text, description text, quantity numeric, unit_price numeric, amount numeric)"
-    )
-    cursor.execute("CREATE INDEX IF NOT EXISTS _stage_line_seq ON _stage_line (seq)")
-    cursor.execute("TRUNCATE _stage_order, _stage_line")
-    with cursor.copy(f"COPY _stage_order ({', '.join(_STAGE_ORDER_COLUMNS)}) FROM STDIN") as copy:
-        for row in orders:
-            copy.write_row((*row[:3], row[3] + "+00", *row[4:]))
-    with cursor.copy(f"COPY _stage_line ({', '.join(_STAGE_LINE_COLUMNS)}) FROM STDIN") as copy:
-        for line in lines:
-            copy.write_row(line)
-    # Fresh statistics, so that the joins below hash rather than loop.
-    cursor.execute("ANALYZE _stage_order, _stage_line")
+    if orders:
+        with cursor.copy(
+            f"COPY _stage_order ({', '.join(STAGE_ORDER_COLUMNS)}) FROM STDIN"
+        ) as copy:
+            for row in orders:
+                at = row[3]
+                copy.write_row(row if at[-6] in "+-" else (*row[:3], at + "+00", *row[4:]))
+    if lines:
+        with cursor.copy(f"COPY _stage_line ({', '.join(STAGE_LINE_COLUMNS)}) FROM STDIN") as copy:
+            for line in lines:
+                copy.write_row(line)
+
+
+def _delete_seqs(cursor: Any, vendor: str, table: str, seqs: Sequence[int]) -> None:
+    if not seqs:
+        return
+    if vendor == "sqlite":
+        cursor.executemany(f"DELETE FROM {table} WHERE seq = ?", [(s,) for s in seqs])  # noqa: S608
+    else:
+        cursor.execute(f"DELETE FROM {table} WHERE seq = ANY(%s)", [list(seqs)])  # noqa: S608
 
 
 def order_import_staged(
-    *, actor: Any, orders: Sequence[StagedOrder], lines: Sequence[StagedLine]
-) -> dict[int, StagedAnswer]:
-    """Record a batch of imported orders with set-based SQL; an answer per order.
+    *,
+    actor: Any,
+    orders: Sequence[StagedOrder] = (),
+    lines: Sequence[StagedLine] = (),
+    prestaged: bool = False,
+    upkeep: bool = True,
+) -> StagedResult:
+    """Record a batch of imported orders with set-based SQL; says what became of each.
 
-    The caller has validated every cell (types, lengths, dates as UTC). The batch is loaded
-    into temporary staging tables (``executemany`` on SQLite, ``COPY`` on PostgreSQL); the
-    customers, products and already recorded orders are then resolved by joins against
-    them, and the new orders and lines are written with ``INSERT ... SELECT`` in file order
-    (``ON CONFLICT DO NOTHING``: the unique keys are the safety net against a concurrent
-    import). Answers: ``created``; ``unchanged`` when the order is already recorded with the
-    same customer, kind and lines (re-importing a file changes nothing); ``rejected`` with
-    the field and reason (unknown customer or SKU, customer in the trash or outside the
-    actor's scope, an order recorded with other values, a reversal without its original).
-    There is no per-order change-log entry (the import run is the record), and
-    :func:`guanxi.core.hooks.orders_changed` is told the customers whose
-    orders were created, in the caller's transaction.
+    The caller has validated every cell (types, lengths, dates as UTC). ``orders`` and
+    ``lines`` are loaded into temporary staging tables (``executemany`` on SQLite, ``COPY``
+    on PostgreSQL); with ``prestaged`` they are added to what the caller already put there
+    after :func:`order_import_open_stage`. Customers, products and already recorded orders
+    are then resolved by joins against them, and the new orders and lines are written with
+    ``INSERT ... SELECT`` in file order (``ON CONFLICT DO NOTHING``: the unique keys are the
+    safety net against a concurrent import). An order is created; or ``unchanged`` when it
+    is already recorded with the same customer, kind and lines (re-importing a file changes
+    nothing); or rejected with the field and reason (unknown customer or SKU, customer in
+    the trash or outside the actor's scope, an order recorded with other values, a reversal
+    without its original). There is no per-order change-log entry (the import run is the
+    record). With ``upkeep`` :func:`guanxi.core.hooks.orders_changed` is told the customers
+    whose orders were created, in the caller's transaction; without it the caller gets them
+    in :attr:`StagedResult.customers` and must tell the hook itself (once per import run).
     """
     scope = scope_for(actor, Order.permission_object_type, Action.ADD)
-    if scope is Scope.NONE:
-        return {o[0]: ("rejected", "", _("You may not add an order."), 0) for o in orders}
-    if not orders:
-        return {}
     connection = connections[Order.objects.db]
     connection.ensure_connection()
     vendor = connection.vendor
-    mark = "?" if vendor == "sqlite" else "%s"
-    order_t, line_t = Order._meta.db_table, OrderLine._meta.db_table
-    customer_t, product_t = Customer._meta.db_table, Product._meta.db_table
-    answers: dict[int, StagedAnswer] = {}
+    if not prestaged:
+        order_import_open_stage()
+    result = StagedResult()
+    rejected = result.rejected
     with connection.cursor() as django_cursor:
         cursor: Any = django_cursor.cursor  # the driver's own cursor: no per-row wrapping
         _stage(cursor, vendor, orders, lines)
-        cursor.execute(
-            f"SELECT s.seq, s.customer_ext, c.id, c.owner_id, c.team_id, c.deleted_at, o.id "  # noqa: S608
-            f"FROM _stage_order s LEFT JOIN {customer_t} c ON c.external_id = s.customer_ext "
-            f"LEFT JOIN {order_t} o ON o.external_id = s.external_id"
-        )
-        team_id = getattr(actor, "team_id", None)
-        existing: list[int] = []
-        for row in cursor.fetchall():
-            seq, customer_ext, customer_id, owner_id, customer_team, deleted_at, order_id = row
-            if customer_id is None:
-                answers[seq] = (
-                    "rejected",
-                    "customer_external_id",
-                    _("no customer has the external id '%(id)s'") % {"id": customer_ext[:40]},
-                    0,
-                )
-            elif deleted_at is not None:
-                answers[seq] = (
-                    "rejected",
-                    "customer_external_id",
-                    _("Its customer #%(pk)s is in the trash.") % {"pk": customer_id},
-                    0,
-                )
-            elif scope is not Scope.ALL and not (
-                owner_id == actor.pk
-                or (scope is Scope.TEAM and team_id is not None and customer_team == team_id)
-            ):
-                answers[seq] = (
-                    "rejected",
-                    "customer_external_id",
-                    _("You may not add orders for customer #%(pk)s.") % {"pk": customer_id},
-                    0,
-                )
-            elif order_id is not None:
-                existing.append(seq)
-        cursor.execute(
-            f"SELECT l.seq, l.line_number, l.sku FROM _stage_line l "  # noqa: S608
-            f"LEFT JOIN {product_t} p ON p.sku = l.sku WHERE l.sku <> '' AND p.id IS NULL"
-        )
-        for seq, line_number, sku in cursor.fetchall():
-            if seq not in answers:
-                answers[seq] = (
-                    "rejected",
-                    "sku",
-                    _("no product has the SKU '%(sku)s'") % {"sku": sku[:40]},
-                    line_number,
-                )
-        if existing:
-            _compare_existing(cursor, vendor, answers, existing)
-        known = set(existing)
-        reversals = [o for o in orders if o[8] and o[0] not in answers and o[0] not in known]
-        if reversals:
-            _check_reversals(orders, reversals, answers)
-        dropped = list(answers)
-        if dropped:
-            if vendor == "sqlite":
-                cursor.executemany(
-                    "DELETE FROM _stage_order WHERE seq = ?", [(s,) for s in dropped]
-                )
-            else:
-                cursor.execute("DELETE FROM _stage_order WHERE seq = ANY(%s)", [dropped])
-        now = timezone.now()
-        created_by = actor.pk if getattr(actor, "pk", None) else None
-        recorded: Any = now.replace(tzinfo=None).isoformat(" ") if vendor == "sqlite" else now
-        conflict = " ON CONFLICT (external_id) DO NOTHING"
-        # One statement in file order (keys ascending: B-tree appends). A reversal whose
-        # original is in this batch gets its link just after, in the same transaction.
-        cursor.execute(
-            f"INSERT INTO {order_t} (external_id, customer_id, ordered_at, channel, "  # noqa: S608
-            "currency, total_amount, kind, reverses_id, created_at, created_by_id) "
-            "SELECT s.external_id, c.id, s.ordered_at, s.channel, s.currency, "
-            "s.total_amount, s.kind, CASE WHEN s.reverses_ext = '' THEN NULL ELSE "
-            f"(SELECT r.id FROM {order_t} r WHERE r.external_id = s.reverses_ext) END, "
-            f"{mark}, {mark} FROM _stage_order s "
-            f"JOIN {customer_t} c ON c.external_id = s.customer_ext "
-            f"WHERE true ORDER BY s.seq{conflict}",
-            [recorded, created_by],
-        )
-        inserted = max(cursor.rowcount, 0)
-        if any(o[8] and o[0] not in answers for o in orders):
-            cursor.execute(
-                f"UPDATE {order_t} SET reverses_id = (SELECT r.id FROM {order_t} r "  # noqa: S608
-                "WHERE r.external_id = s.reverses_ext) FROM _stage_order s "
-                f"WHERE {order_t}.external_id = s.external_id AND s.reverses_ext <> '' "
-                f"AND {order_t}.reverses_id IS NULL"
+        if scope is Scope.NONE:
+            cursor.execute("SELECT seq FROM _stage_order")
+            for (seq,) in cursor.fetchall():
+                rejected[seq] = ("rejected", "", _("You may not add an order."), 0)
+            return result
+        if vendor == "postgresql":
+            # Fresh statistics, so that the joins below hash rather than loop.
+            cursor.execute("ANALYZE _stage_order, _stage_line")
+        _resolve(cursor, vendor, actor, scope, result)
+        if any(o[8] for o in orders):
+            _check_reversals(cursor, vendor, orders, result)
+        _write(cursor, vendor, actor, result)
+    if upkeep:
+        # Derived per-customer figures (insights) update in the same transaction.
+        orders_changed(result.customers)
+    return result
+
+
+def _resolve(cursor: Any, vendor: str, actor: Any, scope: Scope, result: StagedResult) -> None:
+    """Reject unknown, trashed or out-of-scope customers and unknown SKUs; find the staged
+    orders already recorded (unchanged, or rejected when recorded with other values)."""
+    mark = "?" if vendor == "sqlite" else "%s"
+    order_t, customer_t = Order._meta.db_table, Customer._meta.db_table
+    product_t = Product._meta.db_table
+    team_id = getattr(actor, "team_id", None)
+    # Only the staged orders that need a decision come back to Python.
+    outside, params = "", []
+    if scope is not Scope.ALL:
+        outside = f"OR NOT (c.owner_id IS NOT NULL AND c.owner_id = {mark}"
+        params.append(actor.pk)
+        if scope is Scope.TEAM and team_id is not None:
+            outside += f" OR c.team_id IS NOT NULL AND c.team_id = {mark}"
+            params.append(team_id)
+        outside += ")"
+    cursor.execute(
+        f"SELECT s.seq, s.customer_ext, c.id, c.owner_id, c.team_id, c.deleted_at, o.id "  # noqa: S608
+        f"FROM _stage_order s LEFT JOIN {customer_t} c ON c.external_id = s.customer_ext "
+        f"LEFT JOIN {order_t} o ON o.external_id = s.external_id "
+        f"WHERE c.id IS NULL OR c.deleted_at IS NOT NULL OR o.id IS NOT NULL {outside}",
+        params,
+    )
+    rejected = result.rejected
+    existing: list[int] = []
+    for row in cursor.fetchall():
+        seq, customer_ext, customer_id, owner_id, customer_team, deleted_at, order_id = row
+        if customer_id is None:
+            rejected[seq] = (
+                "rejected",
+                "customer_external_id",
+                _("no customer has the external id '%(id)s'") % {"id": customer_ext[:40]},
+                0,
             )
-        kept = [o[0] for o in orders if o[0] not in answers]
-        if inserted != len(kept):  # a concurrent import recorded some of them first
+        elif deleted_at is not None:
+            rejected[seq] = (
+                "rejected",
+                "customer_external_id",
+                _("Its customer #%(pk)s is in the trash.") % {"pk": customer_id},
+                0,
+            )
+        elif scope is not Scope.ALL and not (
+            owner_id == actor.pk
+            or (scope is Scope.TEAM and team_id is not None and customer_team == team_id)
+        ):
+            rejected[seq] = (
+                "rejected",
+                "customer_external_id",
+                _("You may not add orders for customer #%(pk)s.") % {"pk": customer_id},
+                0,
+            )
+        elif order_id is not None:
+            existing.append(seq)
+    cursor.execute(
+        f"SELECT l.seq, l.line_number, l.sku FROM _stage_line l "  # noqa: S608
+        f"LEFT JOIN {product_t} p ON p.sku = l.sku WHERE l.sku <> '' AND p.id IS NULL"
+    )
+    for seq, line_number, sku in cursor.fetchall():
+        if seq not in rejected:
+            rejected[seq] = (
+                "rejected",
+                "sku",
+                _("no product has the SKU '%(sku)s'") % {"sku": sku[:40]},
+                line_number,
+            )
+    if existing:
+        _compare_existing(cursor, vendor, rejected, existing)
+        result.unchanged = {seq for seq in existing if seq not in rejected}
+
+
+def _write(cursor: Any, vendor: str, actor: Any, result: StagedResult) -> None:
+    """Write the staged orders that are neither rejected nor already recorded."""
+    mark = "?" if vendor == "sqlite" else "%s"
+    order_t, line_t = Order._meta.db_table, OrderLine._meta.db_table
+    customer_t, product_t = Customer._meta.db_table, Product._meta.db_table
+    _delete_seqs(cursor, vendor, "_stage_order", list(result.rejected))
+    if result.unchanged:
+        cursor.execute(
+            f"SELECT count(*) FROM _stage_order s JOIN _stage_line l ON l.seq = s.seq "  # noqa: S608
+            f"JOIN {order_t} o ON o.external_id = s.external_id"
+        )
+        result.unchanged_lines = cursor.fetchone()[0]
+        _delete_seqs(cursor, vendor, "_stage_order", list(result.unchanged))
+    cursor.execute("SELECT count(*) FROM _stage_order")
+    kept = cursor.fetchone()[0]
+    if not kept:
+        return
+    now = timezone.now()
+    created_by = actor.pk if getattr(actor, "pk", None) else None
+    recorded: Any = now.replace(tzinfo=None).isoformat(" ") if vendor == "sqlite" else now
+    if vendor == "sqlite":
+        # Text with a UTC offset becomes naive UTC text, as Django stores it.
+        ordered_at = (
+            "CASE WHEN s.ordered_at GLOB '*[+-][0-9][0-9]:[0-9][0-9]' "
+            "THEN datetime(s.ordered_at) ELSE s.ordered_at END"
+        )
+        line_sum = "round(sum(l.amount), 2)"  # amounts have two places: exact
+    else:
+        ordered_at, line_sum = "s.ordered_at", "sum(l.amount)"
+    # One statement in file order (keys ascending: B-tree appends). A reversal whose
+    # original is in this batch gets its link just after, in the same transaction.
+    cursor.execute(
+        f"INSERT INTO {order_t} (external_id, customer_id, ordered_at, channel, "  # noqa: S608
+        "currency, total_amount, kind, reverses_id, created_at, created_by_id) "
+        f"SELECT s.external_id, c.id, {ordered_at}, s.channel, s.currency, "
+        f"coalesce(s.total_amount, (SELECT {line_sum} FROM _stage_line l WHERE l.seq = s.seq)), "
+        "s.kind, CASE WHEN s.reverses_ext = '' THEN NULL ELSE "
+        f"(SELECT r.id FROM {order_t} r WHERE r.external_id = s.reverses_ext) END, "
+        f"{mark}, {mark} FROM _stage_order s "
+        f"JOIN {customer_t} c ON c.external_id = s.customer_ext "
+        "WHERE true ORDER BY s.seq ON CONFLICT (external_id) DO NOTHING",
+        [recorded, created_by],
+    )
+    inserted = max(cursor.rowcount, 0)
+    cursor.execute("SELECT 1 FROM _stage_order WHERE reverses_ext <> '' LIMIT 1")
+    if cursor.fetchone():
+        cursor.execute(
+            f"UPDATE {order_t} SET reverses_id = (SELECT r.id FROM {order_t} r "  # noqa: S608
+            "WHERE r.external_id = s.reverses_ext) FROM _stage_order s "
+            f"WHERE {order_t}.external_id = s.external_id AND s.reverses_ext <> '' "
+            f"AND {order_t}.reverses_id IS NULL"
+        )
+    if inserted != kept:  # a concurrent import recorded some of them first
+        cursor.execute(
+            f"SELECT s.seq FROM _stage_order s JOIN {order_t} o "  # noqa: S608
+            f"ON o.external_id = s.external_id WHERE o.created_at <> {mark}",
+            [recorded],
+        )
+        theirs = [row[0] for row in cursor.fetchall()]
+        if theirs:
             cursor.execute(
-                f"SELECT s.seq FROM _stage_order s JOIN {order_t} o "  # noqa: S608
-                f"ON o.external_id = s.external_id WHERE o.created_at <> {mark}",
+                f"SELECT count(*) FROM _stage_order s JOIN _stage_line l ON l.seq = s.seq "  # noqa: S608
+                f"JOIN {order_t} o ON o.external_id = s.external_id WHERE o.created_at <> {mark}",
                 [recorded],
             )
-            theirs = [row[0] for row in cursor.fetchall()]
-            for seq in theirs:
-                answers[seq] = ("unchanged", "", "", 0)
-                cursor.execute(f"DELETE FROM _stage_order WHERE seq = {mark}", [seq])  # noqa: S608
-        cursor.execute(
-            f"INSERT INTO {line_t} (order_id, line_number, product_id, description, "  # noqa: S608
-            "quantity, unit_price, amount) "
-            "SELECT o.id, l.line_number, p.id, l.description, l.quantity, l.unit_price, l.amount "
-            "FROM _stage_order s JOIN _stage_line l ON l.seq = s.seq "
-            f"JOIN {order_t} o ON o.external_id = s.external_id "
-            f"LEFT JOIN {product_t} p ON p.sku = l.sku AND l.sku <> '' "
-            "WHERE true ORDER BY s.seq, l.line_number "
-            "ON CONFLICT (order_id, line_number) DO NOTHING"
-        )
-        cursor.execute(
-            f"SELECT DISTINCT c.id FROM _stage_order s "  # noqa: S608
-            f"JOIN {customer_t} c ON c.external_id = s.customer_ext"
-        )
-        changed = [row[0] for row in cursor.fetchall()]
-    for seq in kept:
-        answers.setdefault(seq, ("created", "", "", 0))
-    for seq in existing:
-        answers.setdefault(seq, ("unchanged", "", "", 0))
-    # Derived per-customer figures (insights) update in the same transaction.
-    orders_changed(changed)
-    return answers
+            result.unchanged_lines += cursor.fetchone()[0]
+            result.unchanged.update(theirs)
+            _delete_seqs(cursor, vendor, "_stage_order", theirs)
+    cursor.execute(
+        f"INSERT INTO {line_t} (order_id, line_number, product_id, description, "  # noqa: S608
+        "quantity, unit_price, amount) "
+        "SELECT o.id, l.line_number, p.id, l.description, l.quantity, l.unit_price, l.amount "
+        "FROM _stage_order s JOIN _stage_line l ON l.seq = s.seq "
+        f"JOIN {order_t} o ON o.external_id = s.external_id "
+        f"LEFT JOIN {product_t} p ON p.sku = l.sku AND l.sku <> '' "
+        "WHERE true ORDER BY s.seq, l.line_number "
+        "ON CONFLICT (order_id, line_number) DO NOTHING"
+    )
+    result.created_lines = max(cursor.rowcount, 0)
+    cursor.execute(
+        f"SELECT DISTINCT c.id FROM _stage_order s "  # noqa: S608
+        f"JOIN {customer_t} c ON c.external_id = s.customer_ext"
+    )
+    result.customers = [row[0] for row in cursor.fetchall()]
 
 
 def _compare_existing(
-    cursor: Any, vendor: str, answers: dict[int, StagedAnswer], existing: list[int]
+    cursor: Any, vendor: str, rejected: dict[int, StagedAnswer], existing: list[int]
 ) -> None:
-    """Reject staged orders already recorded with another customer, kind or other lines."""
+    """Reject staged orders already recorded with another customer, kind or other lines.
+
+    Joins and anti-joins only (no correlated counts): an order differs when its customer or
+    kind differs, when a staged line is missing or different in the recorded order, or when
+    a recorded line is missing from the staged order.
+    """
     order_t, line_t = Order._meta.db_table, OrderLine._meta.db_table
     customer_t, product_t = Customer._meta.db_table, Product._meta.db_table
     differs = "IS NOT" if vendor == "sqlite" else "IS DISTINCT FROM"
@@ -425,20 +541,24 @@ def _compare_existing(
         f"JOIN {order_t} o ON o.external_id = s.external_id "
         f"JOIN {customer_t} c ON c.external_id = s.customer_ext "
         "WHERE o.customer_id <> c.id OR o.kind <> s.kind "
-        f"OR (SELECT COUNT(*) FROM {line_t} ol WHERE ol.order_id = o.id) "
-        "<> (SELECT COUNT(*) FROM _stage_line l WHERE l.seq = s.seq) "
         "UNION "
         "SELECT l.seq, s.external_id FROM _stage_line l JOIN _stage_order s ON s.seq = l.seq "
         f"JOIN {order_t} o ON o.external_id = s.external_id "
         f"LEFT JOIN {product_t} p ON p.sku = l.sku AND l.sku <> '' "
         f"LEFT JOIN {line_t} ol ON ol.order_id = o.id AND ol.line_number = l.line_number "
         "WHERE ol.id IS NULL OR ol.quantity <> l.quantity OR ol.unit_price <> l.unit_price "
-        f"OR ol.amount <> l.amount OR ol.product_id {differs} p.id"
+        f"OR ol.amount <> l.amount OR ol.product_id {differs} p.id "
+        "UNION "
+        "SELECT s.seq, s.external_id FROM _stage_order s "
+        f"JOIN {order_t} o ON o.external_id = s.external_id "
+        f"JOIN {line_t} ol ON ol.order_id = o.id "
+        "LEFT JOIN _stage_line l ON l.seq = s.seq AND l.line_number = ol.line_number "
+        "WHERE l.seq IS NULL"
     )
     known = set(existing)
     for seq, external_id in cursor.fetchall():
-        if seq in known and seq not in answers:
-            answers[seq] = (
+        if seq in known and seq not in rejected:
+            rejected[seq] = (
                 "rejected",
                 "",
                 _(
@@ -451,13 +571,31 @@ def _compare_existing(
 
 
 def _check_reversals(
-    orders: Sequence[StagedOrder],
-    reversals: Sequence[StagedOrder],
-    answers: dict[int, StagedAnswer],
+    cursor: Any, vendor: str, orders: Sequence[StagedOrder], result: StagedResult
 ) -> None:
-    """Refuse imported reversals whose original is missing, later, reversed or different."""
-    staged = {o[1]: o for o in orders}
-    names = {o[8] for o in reversals}
+    """Refuse imported reversals whose original is missing, later, reversed or different.
+
+    The original may be staged in the same batch (by the caller's SQL or in ``orders``).
+    """
+    answers = result.rejected
+    known = result.unchanged
+    reversals = [o for o in orders if o[8] and o[0] not in answers and o[0] not in known]
+    if not reversals:
+        return
+    names = sorted({o[8] for o in reversals})
+    mark = "?" if vendor == "sqlite" else "%s"
+    line_sum = "round(sum(l.amount), 2)" if vendor == "sqlite" else "sum(l.amount)"
+    staged: dict[str, tuple[Any, ...]] = {}
+    for start in range(0, len(names), 500):
+        part = names[start : start + 500]
+        cursor.execute(
+            "SELECT seq, external_id, customer_ext, coalesce(total_amount, "  # noqa: S608
+            f"(SELECT {line_sum} FROM _stage_line l WHERE l.seq = s.seq)), kind "
+            f"FROM _stage_order s WHERE external_id IN ({', '.join([mark] * len(part))})",
+            part,
+        )
+        for seq, external_id, customer_ext, total, kind in cursor.fetchall():
+            staged[external_id] = (seq, external_id, customer_ext, "", "", "", str(total), kind)
     recorded = {
         external_id: (customer_ext, kind, total, reversed_by)
         for external_id, customer_ext, kind, total, reversed_by in Order.objects.filter(
@@ -492,7 +630,7 @@ def _check_reversals(
                 message = _("A reversal cannot itself be reversed.")
             elif o_customer != customer_ext:
                 message = _("A reversal belongs to the customer of the order it reverses.")
-            elif Decimal(total) != -o_total:
+            elif Decimal(str(total)) != -o_total:
                 message = _(
                     "A reversal's total must be the opposite of the reversed order's total."
                 )

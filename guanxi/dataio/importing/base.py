@@ -82,3 +82,6 @@ class Importer:
     def process(self, batch: Batch) -> BatchOutcome:
         """Validate and write one batch inside the caller's transaction."""
         raise NotImplementedError
+
+    def finish(self, run: Any) -> None:
+        """Work left for the end of the run (after the last batch), in its final transaction."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import itertools
 from decimal import Decimal
@@ -68,7 +69,9 @@ def read_xlsx(data: bytes) -> list[dict[str, Any]]:
         for row in sheet.iter_rows(values_only=True)
     ]
     header = [str(h) for h in rows[0]]
-    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
+    # A read-only sheet drops a row's trailing empty cells (an unscored customer's insights).
+    padded = [row + (None,) * (len(header) - len(row)) for row in rows[1:]]
+    return [dict(zip(header, row, strict=True)) for row in padded]
 
 
 def export_bytes(user: Any, kind: str, fmt: str = "csv", **params: Any) -> bytes:
@@ -553,3 +556,36 @@ def test_the_command_refuses_a_role_without_export_and_bad_arguments(
 def test_the_command_needs_an_administrator_or_a_user(db, tmp_path) -> None:
     with pytest.raises(CommandError, match="--user"):
         call_command("export", "customers", "-o", str(tmp_path / "x.csv"))
+
+
+def test_customer_export_carries_the_insight_fields_read_only(world: Any) -> None:
+    """Each customer row ends with its insight columns; re-import ignores them (computed)."""
+    from guanxi.insights.models import CustomerInsight
+
+    customer = world.records["team"].customer
+    CustomerInsight.objects.create(
+        customer=customer,
+        as_of=dt.date(2026, 11, 1),
+        order_count=3,
+        total_spend=Decimal("120.50"),
+        rfm_segment="champions",
+        abc_grade="A",
+        p_alive=0.75,
+        clv=Decimal("310.20"),
+        ladder_stage="client",
+    )
+    rows = {
+        row["external_id"]: row
+        for row in read_csv(export_bytes(world.users[Role.ADMINISTRATOR], "customers"))
+    }
+    scored = rows[customer.external_id]
+    assert scored["insight_as_of"] == "2026-11-01"
+    assert scored["insight_order_count"] == "3"
+    assert scored["insight_total_spend"] == "120.50"
+    assert scored["insight_rfm_segment"] == "champions"
+    assert scored["insight_abc_grade"] == "A"
+    assert scored["insight_p_alive"] == "0.75"
+    assert scored["insight_clv"] == "310.20"
+    assert scored["insight_ladder_stage"] == "client"
+    unscored = rows[world.records["other"].customer.external_id]
+    assert unscored["insight_clv"] == "" and unscored["insight_rfm_segment"] == ""
