@@ -28,6 +28,7 @@ run: $(BIN)/guanxi
 
 ## Every check (format, lint, types, import contracts, Django checks) and the whole test suite
 test: $(VENV)/.dev
+	@scripts/install-test-packages
 	$(MAKE) --no-print-directory check
 	$(BIN)/pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
 
