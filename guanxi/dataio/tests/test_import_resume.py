@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -58,6 +59,33 @@ def shell(env: dict[str, str], code: str) -> str:
     return done.stdout.strip()
 
 
+def committed_rows(env: dict[str, str]) -> int:
+    """The last committed row of the running import, read straight from its database."""
+    query = "SELECT COALESCE(MAX(last_row), 0) FROM dataio_importrun WHERE status = 'running'"
+    url = env.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            return int(conn.execute(query).fetchone()[0])
+    path = os.path.join(env["GUANXI_HOME"], "guanxi.sqlite3")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+            return int(conn.execute(query).fetchone()[0])
+    except sqlite3.OperationalError:  # the run's table or database is not there yet
+        return 0
+
+
+def wait_for_commit_after(env: dict[str, str], rows: int, process: subprocess.Popen) -> int:
+    """Poll until the import has committed beyond ``rows``; its new last committed row."""
+    while process.poll() is None:
+        now = committed_rows(env)
+        if now > rows:
+            return now
+        time.sleep(0.02)
+    raise AssertionError(f"the import ended (exit {process.returncode}) before committing")
+
+
 def test_kill_9_at_random_points_then_rerun_imports_every_line_exactly_once(database_env, tmp_path):
     # given a database with customers and a 200,000-line orders file
     env = database_env
@@ -89,14 +117,18 @@ def test_kill_9_at_random_points_then_rerun_imports_every_line_exactly_once(data
                 written += 1
     command = [*GUANXI, "import", "orders", str(path), "--chunk-size", "5000"]
 
-    # when the import is killed at random moments, three times, then run to the end
+    # when the import is killed three times, each time at a random moment after its process
+    # has committed some rows (the import is too fast for fixed delays to land mid-run)
+    committed = 0
     for _ in range(3):
         process = subprocess.Popen(
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(rng.uniform(1.5, 5.0))
+        committed = wait_for_commit_after(env, committed, process)
+        time.sleep(rng.uniform(0.0, 0.3))
         process.send_signal(signal.SIGKILL)
-        process.wait()
+        assert process.wait() == -signal.SIGKILL, "the import ended before it was killed"
+        assert committed < LINES
     finished = subprocess.run(command, env=env, capture_output=True, text=True)
 
     # then every line is there exactly once, and the run's counts add up

@@ -10,8 +10,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from guanxi.activities.models import Interaction
-from guanxi.activities.services import interaction_create
+from guanxi.activities.models import Interaction, Note, Task
+from guanxi.activities.services import interaction_create, note_create, task_create
 from guanxi.core.changelog import snapshot
 from guanxi.core.models import ChangeAction, ChangeRecord
 from guanxi.core.permissions import Role
@@ -50,6 +50,8 @@ def _customer(admin: Any, data: dict[str, Any], tags: list[str], n_orders: int, 
     interaction_create(
         actor=admin, data={"customer": customer, "channel": "email", "subject": "mail"}
     )
+    note_create(actor=admin, data={"customer": customer, "body": f"{data['name']}: met at a fair"})
+    task_create(actor=admin, data={"customer": customer, "title": f"Call {data['name']} back"})
     return customer
 
 
@@ -111,6 +113,8 @@ def capture(*customers: Customer) -> dict[int, dict[str, Any]]:
             "interactions": sorted(
                 Interaction.objects.filter(customer=fresh).values_list("pk", "contact_id")
             ),
+            "notes": sorted(Note.objects.filter(customer=fresh).values_list("pk", flat=True)),
+            "tasks": sorted(Task.objects.filter(customer=fresh).values_list("pk", flat=True)),
             "contacts": sorted(
                 Contact.all_objects.filter(customer=fresh).values_list("pk", "deleted_at")
             ),
@@ -127,7 +131,7 @@ def capture(*customers: Customer) -> dict[int, dict[str, Any]]:
 
 
 def counts(state: dict[str, Any]) -> dict[str, int]:
-    keys = ("orders", "interactions", "contacts", "consents", "tags", "history")
+    keys = ("orders", "interactions", "notes", "tasks", "contacts", "consents", "tags", "history")
     return {k: len(state[k]) for k in keys}
 
 
@@ -136,9 +140,36 @@ def test_merge_three_customers_then_undo_restores_everything(three) -> None:
     admin, a, b, c = three
     original = capture(a, b, c)
     assert [counts(original[x.pk]) for x in (a, b, c)] == [
-        {"orders": 2, "interactions": 2, "contacts": 1, "consents": 1, "tags": 1, "history": 7},
-        {"orders": 3, "interactions": 2, "contacts": 1, "consents": 2, "tags": 1, "history": 9},
-        {"orders": 1, "interactions": 2, "contacts": 2, "consents": 2, "tags": 2, "history": 9},
+        {
+            "orders": 2,
+            "interactions": 2,
+            "notes": 1,
+            "tasks": 1,
+            "contacts": 1,
+            "consents": 1,
+            "tags": 1,
+            "history": 9,
+        },
+        {
+            "orders": 3,
+            "interactions": 2,
+            "notes": 1,
+            "tasks": 1,
+            "contacts": 1,
+            "consents": 2,
+            "tags": 1,
+            "history": 11,
+        },
+        {
+            "orders": 1,
+            "interactions": 2,
+            "notes": 1,
+            "tasks": 1,
+            "contacts": 2,
+            "consents": 2,
+            "tags": 2,
+            "history": 11,
+        },
     ]
 
     # when
@@ -148,11 +179,13 @@ def test_merge_three_customers_then_undo_restores_everything(three) -> None:
     merged = capture(a, b, c)
     survivor = merged[a.pk]
     assert counts(survivor) | {"history": 0} == {
-        "orders": 6, "interactions": 6, "contacts": 4, "consents": 3, "tags": 3, "history": 0,
+        "orders": 6, "interactions": 6, "notes": 3, "tasks": 3, "contacts": 4, "consents": 3,
+        "tags": 3, "history": 0,
     }  # fmt: skip
     for other in (b, c):
         assert counts(merged[other.pk]) | {"history": 0, "consents": 0, "tags": 0} == {
-            "orders": 0, "interactions": 0, "contacts": 0, "consents": 0, "tags": 0, "history": 0,
+            "orders": 0, "interactions": 0, "notes": 0, "tasks": 0, "contacts": 0,
+            "consents": 0, "tags": 0, "history": 0,
         }  # fmt: skip
         assert merged[other.pk]["deleted"]
         assert Customer.all_objects.get(pk=other.pk).deletion_batch == merge.deletion_batch
@@ -179,7 +212,8 @@ def test_merge_three_customers_then_undo_restores_everything(three) -> None:
     )
     assert fields == expected
     assert merge.counts == {
-        "contacts": 3, "orders": 4, "interactions": 4, "consents": 3, "tags": 2,
+        "contacts": 3, "orders": 4, "interactions": 4, "customer_notes": 2, "tasks": 2,
+        "consents": 3, "tags": 2,
     }  # fmt: skip
 
     # the change log: merge on the survivor (with before/after), each other, each moved record
