@@ -354,6 +354,7 @@ class ObjectListView(ObjectMixin, View):
             **self.base_context(),
             "filterset": filterset,
             "filter_form_fields": self.visible_filters(filterset),
+            "carried_filters": self.carried_filters(filterset),
             "table": table,
             "page": page,
             "table_target": TABLE_TARGET,
@@ -411,6 +412,25 @@ class ObjectListView(ObjectMixin, View):
             form.fields["q"].widget.input_type = "search"
         names = self.filter_fields or tuple(n for n in form.fields if n != "id")
         return [form[name] for name in names if name in form.fields]
+
+    def carried_filters(self, filterset: Any) -> list[tuple[forms.BoundField, str]]:
+        """Filters in the URL that the filter bar does not show (a dashboard's drill-down),
+        each with the query string without it: kept as hidden inputs and shown as removable
+        chips, so that changing a visible filter narrows the drill-down instead of dropping it.
+        """
+        if filterset is None:
+            return []
+        form = filterset.form
+        shown = {field.name for field in self.visible_filters(filterset)}
+        carried = []
+        for name in form.fields:
+            if name in shown or name == "id" or self.request.GET.get(name, "") == "":
+                continue
+            rest = self.request.GET.copy()
+            rest.pop(name, None)
+            rest.pop("page", None)
+            carried.append((form[name], f"?{rest.urlencode()}"))
+        return carried
 
     def add_url(self) -> str | None:
         object_type = getattr(self.model, "permission_object_type", "")

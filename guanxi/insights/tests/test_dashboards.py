@@ -4,10 +4,13 @@ figures of their own scope, and every drill-down link lists exactly the customer
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 
@@ -339,6 +342,25 @@ def test_drill_downs_keep_the_dashboard_filters(scene):
 
     assert "province=Zhejiang" in cell["url"]
     assert _names(scene, _listed(client, cell["url"])) == {"a1"}
+
+
+def test_a_drill_down_list_carries_its_hidden_filters(scene):
+    # given the customer list behind a KPI card (a filter the filter bar does not show)
+    client = _client(scene, "admin")
+    response = client.get(reverse("insight_dashboard", args=["overview"]), QUERIES["overview"])
+    card = next(c for c in response.context["data"]["kpis"]["cards"] if c["key"] == "new")
+    kpi = QueryDict(card["url"].split("?", 1)[1])["kpi"]
+
+    # when it is opened
+    page = client.get(card["url"]).text
+
+    # then the filter form keeps the KPI as a hidden input (a change of a visible filter
+    # narrows the drill-down) and shows it as a chip whose link removes only that filter
+    assert f'<input type="hidden" name="kpi" value="{kpi}">' in page
+    assert "Also filtered by" in page
+    chips = re.findall(r'<a class="ms-1 text-reset" href="([^"]*)"', page)
+    assert len(chips) == 1
+    assert "kpi=" not in html.unescape(chips[0])
 
 
 def test_pages_answer_each_role_and_htmx_gets_the_body_only(scene):

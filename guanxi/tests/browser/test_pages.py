@@ -216,7 +216,9 @@ def test_insights_page_opens_for_a_manager(
     page.goto("/")
 
     # when
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Insights").click()
+    navigation = page.get_by_role("navigation", name="Main")
+    navigation.get_by_role("button", name="Insights").click()
+    navigation.get_by_role("link", name="Refresh and model quality").click()
 
     # then
     expect(page).to_have_url(live_server.url + "/insights/")
