@@ -249,8 +249,15 @@ def planner_estimate(queryset: QuerySet[Any]) -> int | None:
     """PostgreSQL's estimate of the rows of ``queryset`` (None on other databases)."""
     if connections[queryset.db].vendor != "postgresql":
         return None
-    plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
-    return int(plan[0]["Plan"]["Plan Rows"])
+    if queryset.query.is_empty():  # e.g. a filter no visible record can match
+        return 0
+    text = queryset.order_by().values("pk").explain(format="json")
+    try:
+        plan = json.loads(text)
+        return int(plan[0]["Plan"]["Plan Rows"])
+    except (ValueError, LookupError, TypeError):
+        # No plan (a query Django proved empty while compiling): count exactly instead.
+        return None
 
 
 def round_estimate(value: int) -> int:

@@ -67,7 +67,8 @@ def committed_rows(env: dict[str, str]) -> int:
         import psycopg
 
         with psycopg.connect(url, autocommit=True) as conn:
-            return int(conn.execute(query).fetchone()[0])
+            row = conn.execute(query).fetchone()
+            return int(row[0]) if row else 0
     path = os.path.join(env["GUANXI_HOME"], "guanxi.sqlite3")
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:

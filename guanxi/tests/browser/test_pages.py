@@ -218,7 +218,7 @@ def test_insights_page_opens_for_a_manager(
     # when
     navigation = page.get_by_role("navigation", name="Main")
     navigation.get_by_role("button", name="Insights").click()
-    navigation.get_by_role("link", name="Refresh and model quality").click()
+    navigation.get_by_role("link", name="Refresh runs and model quality").click()
 
     # then
     expect(page).to_have_url(live_server.url + "/insights/")
