@@ -349,7 +349,8 @@ def quick_actions_for(user: Any, customer: Any) -> list[dict[str, Any]]:
 
 
 class QuickActionView(LoginRequiredMixin, View):
-    """GET: the action's form as a page. POST: run the service, answer the new timeline.
+    """GET: the action's form as a page (only the form for HTMX: a 360 tab being opened).
+    POST: run the service, answer the new timeline.
 
     An HTMX POST that succeeds answers the refreshed timeline with a blank form swapped in
     out of band; one that fails answers the form with its errors, retargeted onto the form.
@@ -383,6 +384,8 @@ class QuickActionView(LoginRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         customer, form = self._customer_and_form(pk)
+        if getattr(request, "htmx", None):  # a quick-action tab of the 360 page, opened
+            return self.render_form(customer, form)
         return self.render_page(customer, form)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:

@@ -205,6 +205,31 @@ def test_a_quick_action_with_errors_answers_its_form(client, world):
     assert done.url == reverse("customer_detail", args=[customer.pk])
 
 
+def test_the_360_renders_the_first_quick_form_and_loads_the_others_when_opened(client, world):
+    # given a rep on the 360 page of an own customer
+    rep = world.users["sales_rep"]
+    customer = world.records_for("sales_rep")["own"].customer
+    client.force_login(rep)
+    page = client.get(reverse("customer_detail", args=[customer.pk])).content.decode()
+    actions = [a["name"] for a in client.get(reverse("customer_detail", args=[customer.pk]))
+               .context["quick_actions"]]  # fmt: skip
+    assert len(actions) > 1
+
+    # then only the first tab's form is on the page; the others load when their tab shows
+    assert f'id="quick-{actions[0]}"' in page
+    for name in actions[1:]:
+        assert f'id="quick-{name}"' not in page
+        assert f'hx-target="#quick-pane-{name}"' in page
+
+    # when a tab asks for its form, it gets the form alone (no page around it)
+    note = client.get(reverse("customer_quick_note", args=[customer.pk]), **HTMX)
+    assert note.status_code == 200
+    assert note.content.decode().startswith('<form id="quick-note"')
+    # and without HTMX the same address is the form as a page
+    full = client.get(reverse("customer_quick_note", args=[customer.pk]))
+    assert "<html" in full.content.decode()
+
+
 def test_change_owner_within_the_scope(client, world):
     manager = world.users["sales_manager"]
     customer = world.records["team"].customer
