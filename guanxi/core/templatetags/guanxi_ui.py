@@ -86,7 +86,7 @@ def _choices(formfield: Any) -> Any:
     choices = formfield.widget.choices
     if not isinstance(choices, ModelChoiceIterator):
         return choices
-    listed = []
+    listed: list[tuple[Any, Any]] = []
     if formfield.empty_label is not None:
         listed.append(("", formfield.empty_label))
     if getattr(formfield, "null_label", None) is not None:  # django-filter's "none" choice
