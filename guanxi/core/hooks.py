@@ -8,6 +8,11 @@ advice: prefer explicit calls over signals). ``core`` knows neither side.
 reverses orders (one call per batch), so a callback that updates derived per-customer
 figures (the insights app) commits or rolls back together with the orders.
 
+``customer_fields_changed`` is called by the customer services, inside the write's
+transaction, with the customers written and the names of the fields that an app may derive
+figures from (the insights app recomputes the share of customer when ``category_need``
+changes).
+
 ``customer_history_ids`` widens a customer's history to the customers merged into it (the
 dedup app), and ``personal_data_erased`` lets apps that keep copies of a customer's personal
 data (dedup's merge snapshots) remove them during a privacy erase.
@@ -55,6 +60,28 @@ def orders_changed(customer_ids: Iterable[int], *, bulk: bool = False) -> None:
 def orders_changed_callbacks() -> tuple[OrdersChanged, ...]:
     """The registered callbacks (for tests and benchmarks that measure their cost)."""
     return tuple(_ORDERS_CHANGED)
+
+
+CustomerFieldsChanged = Callable[[frozenset[int], frozenset[str]], None]
+
+_CUSTOMER_FIELDS_CHANGED: list[CustomerFieldsChanged] = []
+
+
+def on_customer_fields_changed(callback: CustomerFieldsChanged) -> CustomerFieldsChanged:
+    """Register ``callback(customer_ids, field_names)`` for customer writes (idempotent)."""
+    if callback not in _CUSTOMER_FIELDS_CHANGED:
+        _CUSTOMER_FIELDS_CHANGED.append(callback)
+    return callback
+
+
+def customer_fields_changed(customer_ids: Iterable[int], fields: Iterable[str]) -> None:
+    """Tell the registered callbacks that these fields of these customers were written."""
+    ids = frozenset(int(pk) for pk in customer_ids)
+    names = frozenset(fields)
+    if not ids or not names:
+        return
+    for callback in list(_CUSTOMER_FIELDS_CHANGED):
+        callback(ids, names)
 
 
 HistorySource = Callable[[Any], Iterable[int]]

@@ -34,6 +34,7 @@ CUSTOMER_SECTIONS: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (_("Qualification (MAN)"), ("money", "money_note", "authority", "authority_note", "need",
                                 "need_note")),
     (_("Credit"), ("credit_rating", "credit_limit", "credit_overdue")),
+    (_("Share of customer"), ("category_need",)),
     (_("Relationship"), ("owner", "team", "tags")),
     (_("Notes"), ("notes",)),
 )  # fmt: skip

@@ -229,6 +229,20 @@ class Customer(SoftDeleteModel, TimestampedModel):
         validators=[MinValueValidator(Decimal("0"))],
     )
     credit_overdue = models.BooleanField(_("overdue payments"), default=False)
+    # Share of customer (客户占有率): what the customer buys of this kind in a year, from every
+    # supplier (an estimate); the insights divide the last 12 months' orders by it.
+    category_need = models.DecimalField(
+        _("annual category need"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_(
+            "What the customer spends in a year on the kind of products you sell, with every "
+            "supplier (an estimate). With it, the insights show your share of customer."
+        ),
+    )
     source = models.CharField(
         _("source"), max_length=12, choices=choices.Source.choices, blank=True
     )

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.core.changelog import record_change
+from guanxi.core.hooks import customer_fields_changed
 from guanxi.core.models import ChangeAction
 from guanxi.core.permissions import Action, ensure_allowed
 from guanxi.core.services import (
@@ -36,9 +37,20 @@ CUSTOMER_EDITABLE = (
     "province", "city", "address", "industry", "language", "age_band", "gender",
     "income_band", "education", "occupation", "org_size", "ownership", "financial_strength",
     "money", "money_note", "authority", "authority_note", "need", "need_note",
-    "credit_rating", "credit_limit", "credit_overdue", "source", "custom_fields", "notes",
-    "owner", "team",
+    "credit_rating", "credit_limit", "credit_overdue", "category_need", "source",
+    "custom_fields", "notes", "owner", "team",
 )  # fmt: skip
+#: Customer fields that higher apps derive figures from (core.hooks.customer_fields_changed).
+WATCHED_FIELDS = frozenset({"category_need"})
+
+
+def _announce(customer_ids: Iterable[int], written: Iterable[str]) -> None:
+    """Tell the hooks which watched fields of these customers were written."""
+    fields = WATCHED_FIELDS.intersection(written)
+    if fields:
+        customer_fields_changed(customer_ids, fields)
+
+
 CONTACT_EDITABLE = (
     "customer", "external_id", "name", "title", "email", "phone", "buying_role", "stance",
     "is_primary", "notes",
@@ -79,14 +91,17 @@ def customer_create(
         values["owner"] = actor if getattr(actor, "pk", None) else None
     if "team" not in values:
         values["team"] = getattr(actor, "team", None)
-    return audited_create(
-        actor=actor,
-        model=Customer,
-        data=values,
-        editable=CUSTOMER_EDITABLE,
-        extra_snapshot=_customer_extra,
-        after_save=lambda c: _set_tags(c, tags),
-    )
+    with transaction.atomic():
+        customer = audited_create(
+            actor=actor,
+            model=Customer,
+            data=values,
+            editable=CUSTOMER_EDITABLE,
+            extra_snapshot=_customer_extra,
+            after_save=lambda c: _set_tags(c, tags),
+        )
+        _announce([customer.pk], [k for k, v in values.items() if v is not None])
+    return customer
 
 
 def customer_update(
@@ -99,14 +114,18 @@ def customer_update(
     """Change a customer's fields (and, when given, its tags) with field-level history."""
     if customer.erased_at is not None:
         raise ValidationError(_("This customer was erased on request and cannot be edited."))
-    return audited_update(
-        actor=actor,
-        obj=customer,
-        data=data,
-        editable=CUSTOMER_EDITABLE,
-        extra_snapshot=_customer_extra,
-        after_save=lambda c: _set_tags(c, tags),
-    )
+    before = {name: getattr(customer, name) for name in WATCHED_FIELDS}
+    with transaction.atomic():
+        customer = audited_update(
+            actor=actor,
+            obj=customer,
+            data=data,
+            editable=CUSTOMER_EDITABLE,
+            extra_snapshot=_customer_extra,
+            after_save=lambda c: _set_tags(c, tags),
+        )
+        _announce([customer.pk], [n for n in before if getattr(customer, n) != before[n]])
+    return customer
 
 
 def customer_set_consent(
@@ -238,6 +257,12 @@ def customer_import_batch(*, actor: Any, rows: Sequence[BulkRow]) -> list[BulkRe
             editable=CUSTOMER_EDITABLE,
             check=_check_customer_import,
         )
+        watched = [
+            result.obj.pk
+            for row, result in zip(prepared, written, strict=True)
+            if result.status in ("created", "updated") and WATCHED_FIELDS.intersection(row.data)
+        ]
+        _announce(watched, WATCHED_FIELDS)
         for position, result in zip(positions, written, strict=True):
             results[position] = result
             names = tags.get(position)

@@ -207,6 +207,7 @@ CUSTOMER_COLUMNS: list[Column] = [
     ),
     Column("credit_limit", "credit_limit", ColumnType.NUMBER),
     Column("credit_overdue", "credit_overdue", ColumnType.BOOLEAN),
+    Column("category_need", "category_need", ColumnType.NUMBER),
     *_fields("source notes"),
     Column("tags", lambda row: row["tags"]),
     Column("owner", "owner__username"),
@@ -230,7 +231,7 @@ INSIGHT_COLUMNS: list[Column] = [
             ("abc_score_grade", ColumnType.TEXT),
             ("expected_purchases p_alive expected_spend clv", ColumnType.NUMBER),
             ("clv_model churn_risk", ColumnType.TEXT),
-            ("loyalty_index", ColumnType.NUMBER),
+            ("loyalty_index share_of_customer", ColumnType.NUMBER),
             (
                 "ladder_stage portfolio_quadrant relationship_level relationship_tier",
                 ColumnType.TEXT,

@@ -338,7 +338,8 @@ class DemoGenerator:
         gamma_rate = mean_value * (SPEND_Q - 1) / SPEND_SHAPE
         nu = rng.gamma(SPEND_Q, 1.0 / gamma_rate)
 
-        customers = self._customers(rng, ids, is_org, is_buyer, first, nu)
+        annual_spend = cal.rate_scale * rate * SPEND_SHAPE / nu  # expected, while active
+        customers = self._customers(rng, ids, is_org, is_buyer, first, nu, annual_spend)
         created = customers.columns["created_at"]
         contacts, contact_first, contact_count = self._contacts(
             rng, ids, is_org, customers, next_ids["contact"]
@@ -411,6 +412,7 @@ class DemoGenerator:
         is_buyer: np.ndarray,
         first: np.ndarray,
         nu: np.ndarray,
+        annual_spend: np.ndarray,
     ) -> Table:
         loc, n = self.locale, len(ids)
         person = ~is_org
@@ -562,6 +564,18 @@ class DemoGenerator:
         overdue_p = np.array([0.01, 0.02, 0.03, 0.06, 0.1, 0.18, 0.35, 0.6])[rating_index]
         credit_overdue = rated & (rng.random(n) < overdue_p)
 
+        # Annual category need (share of customer): known for about half the organizations that
+        # buy; this company wins a Beta(2, 3) share of it (40% on average). Drawn from a
+        # generator of its own so that every other column stays as it was for a seed.
+        need_rng = np.random.default_rng([self.spec.seed, int(ids[0]) if n else 0, 1])
+        need_known = is_org & is_buyer & (need_rng.random(n) < 0.5)
+        won_share = need_rng.beta(2.0, 3.0, n) + 0.02
+        category_need = np.where(
+            need_known,
+            np.maximum(np.round(annual_spend / won_share / 1000), 1) * 1000 * 100,
+            np.nan,
+        )
+
         sources = (
             "referral",
             "website",
@@ -634,6 +648,7 @@ class DemoGenerator:
                 "credit_rating": credit_rating,
                 "credit_limit": credit_limit,
                 "credit_overdue": credit_overdue,
+                "category_need": category_need,
                 "source": source,
                 "custom_fields": np.full(n, "{}"),
                 "notes": notes,
@@ -641,7 +656,7 @@ class DemoGenerator:
                 "owner_id": owner_id,
                 "team_id": np.where(team_id > 0, team_id, None),
             },
-            money=frozenset({"credit_limit"}),
+            money=frozenset({"credit_limit", "category_need"}),
         )
 
     # ------------------------------------------------------------------------ contacts

@@ -8,13 +8,16 @@ class InsightsConfig(AppConfig):
     verbose_name = _("Insights")
 
     def ready(self) -> None:
-        from guanxi.core.hooks import on_orders_changed
+        from guanxi.core.hooks import on_customer_fields_changed, on_orders_changed
 
         from .extensions import extend_customer_views
         from .services import orders_changed_bulk_callback, orders_changed_callback
+        from .share import customer_fields_changed_callback
 
         # Orders created or reversed (UI, API, import) update the customers' insight rows
         # inside the same transaction; an import run tells them all at once (bulk).
         on_orders_changed(orders_changed_callback, bulk=orders_changed_bulk_callback)
+        # A changed annual category need changes the customer's share at once.
+        on_customer_fields_changed(customer_fields_changed_callback)
         # Insight filters, columns and the nested API field on the customer pages.
         extend_customer_views()

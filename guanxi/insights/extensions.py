@@ -29,23 +29,26 @@ API_FIELDS = (
     "frequency", "recency_score", "frequency_score", "monetary_score", "rfm_segment",
     "abc_grade", "abc_score", "abc_score_grade", "expected_purchases", "p_alive",
     "expected_spend", "clv", "clv_model", "churn_risk", "loyalty_index", "ladder_stage",
-    "portfolio_quadrant", "relationship_level", "relationship_tier", "refresh_run",
+    "portfolio_quadrant", "relationship_level", "relationship_tier", "share_of_customer",
+    "refresh_run",
 )  # fmt: skip
 
 #: Customer-list filters (UI and API) on the insight fields shown in the filter bar.
-FILTER_NAMES = ("rfm_segment", "abc_grade", "ladder_stage", "churn_risk", "clv_min", "clv_max")
+FILTER_NAMES = (
+    "rfm_segment", "abc_grade", "ladder_stage", "churn_risk", "clv_min", "clv_max", "share_max",
+)  # fmt: skip
 
 #: Further filters the dashboards' drill-down links use (they work in any list URL and the
 #: API, but are not offered in the filter bar): see :func:`insight_filters`.
 DRILL_FILTER_NAMES = (
-    "clv_below", "clv_known", "scored", "recency_score", "frequency_score",
+    "clv_below", "clv_known", "scored", "recency_score", "frequency_score", "share_min",
     "portfolio_quadrant", "kpi", "ladder_from", "ladder_to", "cohort_on",
 )  # fmt: skip
 
 #: API ordering fields (``?ordering=-insight__clv``).
 ORDERING_FIELDS = (
     "insight__clv", "insight__p_alive", "insight__total_spend", "insight__last_purchase",
-    "insight__recency_days",
+    "insight__recency_days", "insight__share_of_customer",
 )  # fmt: skip
 
 
@@ -128,6 +131,19 @@ class CohortField(forms.CharField):
         return day, parts[1], retained
 
 
+class ShareFilter(django_filters.NumberFilter):
+    """The share of customer in percent (``?share_max=30``: 30% or less); customers without
+    a known need have no share and never match."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(field_name="insight__share_of_customer", min_value=0, **kwargs)
+
+    def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        if value in (None, ""):
+            return qs
+        return super().filter(qs, float(value) / 100)
+
+
 class KPIFilter(django_filters.CharFilter):
     """The customers a KPI card counts (same SQL conditions as the KPI itself)."""
 
@@ -191,7 +207,10 @@ def insight_filters() -> dict[str, Any]:
         "clv_max": django_filters.NumberFilter(
             field_name="insight__clv", lookup_expr="lte", label=_("CLV at most")
         ),
+        # Cross-selling targets: customers who buy most of their need elsewhere.
+        "share_max": ShareFilter(lookup_expr="lte", label=_("Share of customer at most (%)")),
         # Drill-down filters of the dashboards (DRILL_FILTER_NAMES).
+        "share_min": ShareFilter(lookup_expr="gte", label=_("Share of customer at least (%)")),
         "clv_below": django_filters.NumberFilter(
             field_name="insight__clv", lookup_expr="lt", label=_("CLV below")
         ),

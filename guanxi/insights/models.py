@@ -170,6 +170,8 @@ class CustomerInsight(models.Model):
         _("churn risk"), max_length=6, choices=ChurnRisk.choices, blank=True, db_index=True
     )
     loyalty_index = models.FloatField(_("loyalty index"), null=True, blank=True)
+    # The last 12 months' orders over the customer's annual category need (null without one).
+    share_of_customer = models.FloatField(_("share of customer"), null=True, blank=True)
     ladder_stage = models.CharField(
         _("ladder stage"),
         max_length=10,

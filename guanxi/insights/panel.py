@@ -164,6 +164,7 @@ def customer_value(request: HttpRequest, customer: Any) -> dict[str, Any]:
         "clv_line": sparkline([(s["snapshot_date"], s["clv"]) for s in snapshots]),
         "ladder_steps": list(reversed(steps)),
         "ladder_moves": sum(1 for s in steps if s.move in ("up", "down")),
+        "category_need": customer.category_need,
     }
     if insight is not None:
         context["reasons"] = {

@@ -45,6 +45,7 @@ from . import bulk, scoring
 from .choices import RunStatus, Stage
 from .conf import RefreshSettings, refresh_settings
 from .models import CustomerInsight, InsightSnapshot, RefreshRun
+from .share import clear_share_of_customer, update_share_of_customer
 from .summary import DatabaseSummary, fetch_summary
 
 logger = logging.getLogger(__name__)
@@ -763,6 +764,12 @@ def _swap(connection: Any, run: RefreshRun, guard: dt.datetime, staged: int) -> 
         wrote_snapshot = swap_rows(connection, guard, staged, snapshot_date=run.as_of)
         if run.as_of is not None and not wrote_snapshot:
             write_snapshot(connection, run.as_of)
+        if run.parameters.get("source"):  # orders kept outside the CRM: no share here
+            clear_share_of_customer(using=connection.alias)
+        else:
+            update_share_of_customer(
+                as_of=run.as_of or timezone.localdate(), using=connection.alias
+            )
         RefreshRun.objects.using(connection.alias).filter(is_current=True).update(is_current=False)
         run.is_current = True
         run.status = RunStatus.SUCCEEDED

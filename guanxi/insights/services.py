@@ -27,6 +27,7 @@ from .choices import ChurnRisk, RunStatus, RunTrigger
 from .conf import RefreshSettings, refresh_settings
 from .models import CustomerInsight, RefreshRun
 from .refresh import SummarySource, execute_refresh
+from .share import update_share_of_customer
 from .summary import fetch_summary
 
 #: Roles that may start or cancel a refresh (administrators and analysts).
@@ -207,6 +208,7 @@ def insight_apply_orders(*, customer_ids: Iterable[int], as_of: dt.date | None =
             "recency_days", "frequency", "ladder_stage", "p_alive", "churn_risk", "touched_at",
         ],
     )  # fmt: skip
+    update_share_of_customer(as_of=as_of, customer_ids=ids)
     return len(rows)
 
 
@@ -292,6 +294,7 @@ def insight_apply_orders_bulk(*, customer_ids: Iterable[int], as_of: dt.date | N
             period=params.period, as_of=as_of, holdout=params.holdout, customer_ids=block
         )
         written += _upsert_upkeep(block, summary, model, as_of=as_of, end_day=end_day)
+        update_share_of_customer(as_of=as_of, customer_ids=block)
     return written
 
 

@@ -66,7 +66,8 @@ class CustomerSerializer(serializers.ModelSerializer):
             "age_band", "gender", "income_band", "education", "occupation", "org_size",
             "ownership", "financial_strength", "money", "money_note", "authority",
             "authority_note", "need", "need_note", "qualification_status", "credit_rating",
-            "credit_limit", "credit_overdue", "source", "tags", "custom_fields", "consents",
+            "credit_limit", "credit_overdue", "category_need", "source", "tags",
+            "custom_fields", "consents",
             "notes", "owner", "team", "erased_at", "deleted_at", *_TIMESTAMPS,
         )  # fmt: skip
         read_only_fields = ("qualification_status", "erased_at", "deleted_at", *_TIMESTAMPS)

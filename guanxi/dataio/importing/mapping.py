@@ -88,6 +88,8 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "credit_rating": ["credit rating", "rating", "信用等级", "信用评级"],
         "credit_limit": ["credit limit", "信用额度"],
         "credit_overdue": ["credit overdue", "overdue", "overdue payments", "逾期", "是否逾期"],
+        "category_need": ["category need", "annual category need", "annual need",
+                          "品类需求", "年度品类需求", "年需求"],
         "money": ["money", "budget", "购买力"],
         "money_note": ["money note", "budget note"],
         "authority": ["authority", "决策权"],

@@ -228,6 +228,7 @@ class CustomerImporter(RecordImporter):
         "credit_rating": convert.choice(C.CreditRating),
         "credit_limit": convert.decimal(14, 2),
         "credit_overdue": convert.boolean,
+        "category_need": convert.decimal(14, 2),
         "money": convert.choice(C.Assessment),
         "authority": convert.choice(C.Assessment),
         "need": convert.choice(C.Assessment),

@@ -296,6 +296,31 @@ def test_blank_cells_do_not_erase_and_updates_are_logged_with_before_and_after(w
     assert (entry.source, entry.actor) == ("import", admin)
 
 
+def test_the_annual_category_need_is_imported_and_checked(world, tmp_path):
+    # given a file with the need in a Chinese column, one value negative
+    admin = world.users["administrator"]
+    first, second = world.records["other"].customer, world.records["team"].customer
+    path = write_csv(
+        tmp_path / "need.csv",
+        [["客户编号", "年度品类需求"], [first.external_id, "120000"], [second.external_id, "-5"]],
+    )
+
+    # when it is imported
+    run = run_import(path, "customers", actor=admin)
+
+    # then the good row sets the need with history, the bad one is refused by name and row
+    assert (run.updated, run.rejected) == (1, 1)
+    first.refresh_from_db()
+    assert first.category_need == Decimal("120000")
+    assert ChangeRecord.objects.for_object(first).get(action="update").changes == {
+        "category_need": [None, "120000"]
+    }
+    error = run.errors.get()
+    assert (error.row, error.column) == (3, "年度品类需求")
+    second.refresh_from_db()
+    assert second.category_need is None
+
+
 def test_a_row_matching_a_customer_in_the_trash_is_rejected(world, tmp_path):
     admin = world.users["administrator"]
     customer = world.records["other"].customer

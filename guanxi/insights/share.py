@@ -1,0 +1,94 @@
+"""Share of customer (客户占有率): what the customer bought here over what it needs.
+
+A customer's *annual category need* (``Customer.category_need``, an estimate a rep or an
+import records: what the customer spends in a year on the kind of products sold here, with
+every supplier) turns the last 12 months' orders into a share: 0.25 means a quarter of the
+customer's business in the category comes here, the room that cross-selling and up-selling
+can win (DOMAIN.md, section 3). Customers without a need have no share (null), not zero.
+
+The share is stored on the customer's insight row so that lists filter and sort on it and
+exports carry it. It is recomputed by the full refresh (inside its swap transaction), by the
+incremental upkeep when orders arrive, and when a customer's need changes
+(``core.hooks.customer_fields_changed``). A share above 1 means the need was underestimated;
+it is kept as computed so that the estimate can be corrected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db.models import FloatField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
+
+from guanxi.customers.models import Customer
+from guanxi.sales.models import Order
+
+from .models import CustomerInsight
+
+#: Days of orders a share counts: the 12 months up to and including the as-of day.
+WINDOW_DAYS = 365
+
+
+def year_bounds(as_of: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The window's start (inclusive) and end (exclusive) as aware local midnights."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    first = as_of - dt.timedelta(days=WINDOW_DAYS - 1)
+    start = dt.datetime.combine(first, dt.time(0), tzinfo=zone)
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    return start, end
+
+
+def update_share_of_customer(
+    *, as_of: dt.date, customer_ids: Iterable[int] | None = None, using: str = "default"
+) -> int:
+    """Recompute the stored share of customer (all insight rows, or those of
+    ``customer_ids``) as of ``as_of``; returns the number of rows given a share.
+
+    Two set-based ``UPDATE`` statements: rows of customers with a need get the sum of their
+    orders in the window (reversals count negatively) over the need, the others null.
+    """
+    start, end = year_bounds(as_of)
+    spend = (
+        Order.objects.using(using)
+        .filter(customer_id=OuterRef("customer_id"), ordered_at__gte=start, ordered_at__lt=end)
+        .order_by()
+        .values("customer_id")
+        .annotate(total=Sum("total_amount"))
+        .values("total")
+    )
+    need = Customer.all_objects.using(using).filter(pk=OuterRef("customer_id"))
+    rows = CustomerInsight.objects.using(using).all()
+    if customer_ids is not None:
+        rows = rows.filter(customer_id__in=sorted({int(pk) for pk in customer_ids}))
+    with_need = rows.filter(customer_id__in=_with_need(using))
+    # Both sides as floating point: SQLite divides two whole numbers as integers.
+    share = Coalesce(
+        Cast(Subquery(spend), FloatField()), Value(0.0), output_field=FloatField()
+    ) / Cast(Subquery(need.values("category_need")), FloatField())
+    given = with_need.update(share_of_customer=share)
+    rows.exclude(customer_id__in=_with_need(using)).exclude(share_of_customer=None).update(
+        share_of_customer=None
+    )
+    return given
+
+
+def clear_share_of_customer(*, using: str = "default") -> None:
+    """Null every share (a refresh over orders kept outside the CRM cannot compute them)."""
+    CustomerInsight.objects.using(using).exclude(share_of_customer=None).update(
+        share_of_customer=None
+    )
+
+
+def _with_need(using: str) -> QuerySet[Any, dict[str, Any]]:
+    return Customer.all_objects.using(using).filter(category_need__gt=0).values("pk")
+
+
+def customer_fields_changed_callback(customer_ids: frozenset[int], fields: frozenset[str]) -> None:
+    """``core.hooks`` callback: a changed need changes the share at once."""
+    if "category_need" in fields:
+        update_share_of_customer(as_of=timezone.localdate(), customer_ids=customer_ids)
