@@ -18,10 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable
-from typing import Any
 
 from django.conf import settings
-from django.db.models import FloatField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import FloatField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
@@ -49,7 +48,7 @@ def update_share_of_customer(
     """Recompute the stored share of customer (all insight rows, or those of
     ``customer_ids``) as of ``as_of``; returns the number of rows given a share.
 
-    Two set-based ``UPDATE`` statements: rows of customers with a need get the sum of their
+    At most two set-based ``UPDATE`` statements: rows of customers with a need get the sum of their
     orders in the window (reversals count negatively) over the need, the others null.
     """
     start, end = year_bounds(as_of)
@@ -63,17 +62,23 @@ def update_share_of_customer(
     )
     need = Customer.all_objects.using(using).filter(pk=OuterRef("customer_id"))
     rows = CustomerInsight.objects.using(using).all()
-    if customer_ids is not None:
-        rows = rows.filter(customer_id__in=sorted({int(pk) for pk in customer_ids}))
-    with_need = rows.filter(customer_id__in=_with_need(using))
+    customers_with_need = Customer.all_objects.using(using).filter(category_need__gt=0)
+    if customer_ids is None:
+        with_need = rows.filter(customer_id__in=customers_with_need.values("pk"))
+        without_need = rows.exclude(customer_id__in=customers_with_need.values("pk"))
+    else:
+        # A few customers (an order, an edit): decide by their ids, never by a scan of the
+        # customers for the ones with a need (the need column has no index).
+        ids = sorted({int(pk) for pk in customer_ids})
+        needing = set(customers_with_need.filter(pk__in=ids).values_list("pk", flat=True))
+        with_need = rows.filter(customer_id__in=sorted(needing))
+        without_need = rows.filter(customer_id__in=[pk for pk in ids if pk not in needing])
     # Both sides as floating point: SQLite divides two whole numbers as integers.
     share = Coalesce(
         Cast(Subquery(spend), FloatField()), Value(0.0), output_field=FloatField()
     ) / Cast(Subquery(need.values("category_need")), FloatField())
     given = with_need.update(share_of_customer=share)
-    rows.exclude(customer_id__in=_with_need(using)).exclude(share_of_customer=None).update(
-        share_of_customer=None
-    )
+    without_need.exclude(share_of_customer=None).update(share_of_customer=None)
     return given
 
 
@@ -82,10 +87,6 @@ def clear_share_of_customer(*, using: str = "default") -> None:
     CustomerInsight.objects.using(using).exclude(share_of_customer=None).update(
         share_of_customer=None
     )
-
-
-def _with_need(using: str) -> QuerySet[Any, dict[str, Any]]:
-    return Customer.all_objects.using(using).filter(category_need__gt=0).values("pk")
 
 
 def customer_fields_changed_callback(customer_ids: frozenset[int], fields: frozenset[str]) -> None:
