@@ -45,7 +45,7 @@ from . import bulk, scoring
 from .choices import RunStatus, Stage
 from .conf import RefreshSettings, refresh_settings
 from .models import CustomerInsight, InsightSnapshot, RefreshRun
-from .share import clear_share_of_customer, update_share_of_customer
+from .share import clear_share_of_customer, share_sql, update_share_of_customer, year_bounds
 from .summary import DatabaseSummary, fetch_summary
 
 logger = logging.getLogger(__name__)
@@ -539,7 +539,8 @@ def _pg_swap_next(cursor: Any, guard: dt.datetime, snapshot_date: dt.date | None
         wrote_snapshot = True
     # From here on, no order changes the live rows until the commit.
     cursor.execute(f"LOCK TABLE {target} IN EXCLUSIVE MODE")
-    newer = ", ".join(f"{c} = i.{c}" for c in [*ORDER_COLUMNS, "touched_at"])
+    # (The share of customer too: the upkeep recomputed it with the orders.)
+    newer = ", ".join(f"{c} = i.{c}" for c in [*ORDER_COLUMNS, "share_of_customer", "touched_at"])
     cursor.execute(
         f"UPDATE {NEXT_TABLE} SET {newer} FROM {target} i "  # noqa: S608
         f"WHERE i.customer_id = {NEXT_TABLE}.customer_id AND i.touched_at >= {mark}",
@@ -766,7 +767,7 @@ def _swap(connection: Any, run: RefreshRun, guard: dt.datetime, staged: int) -> 
             write_snapshot(connection, run.as_of)
         if run.parameters.get("source"):  # orders kept outside the CRM: no share here
             clear_share_of_customer(using=connection.alias)
-        else:
+        elif not _builds_beside(connection.vendor, staged):  # else built with the new table
             update_share_of_customer(
                 as_of=run.as_of or timezone.localdate(), using=connection.alias
             )
@@ -886,6 +887,14 @@ def _write_postgresql(
     tracker.progress(0.5, force=True)
     if beside:
         started = time.perf_counter()
+        if not run.parameters.get("source"):
+            # Into the new table before its indexes exist (see _swap for the other paths).
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    share_sql(NEXT_TABLE), list(year_bounds(run.as_of or timezone.localdate()))
+                )
+            timings["share_seconds"] = round(time.perf_counter() - started, 3)
+            started = time.perf_counter()
         _pg_build_next(connection, lambda share: tracker.progress(0.5 + 0.3 * share))
         timings["index_seconds"] = round(time.perf_counter() - started, 3)
     return written

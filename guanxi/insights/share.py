@@ -20,8 +20,7 @@ import zoneinfo
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import FloatField, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Cast, Coalesce
+from django.db import connections
 from django.utils import timezone
 
 from guanxi.customers.models import Customer
@@ -48,38 +47,48 @@ def update_share_of_customer(
     """Recompute the stored share of customer (all insight rows, or those of
     ``customer_ids``) as of ``as_of``; returns the number of rows given a share.
 
-    At most two set-based ``UPDATE`` statements: rows of customers with a need get the sum of their
-    orders in the window (reversals count negatively) over the need, the others null.
+    Set-based: one :func:`share_sql` ``UPDATE`` for the rows of customers with a need, one
+    that nulls the share of the others.
     """
-    start, end = year_bounds(as_of)
-    spend = (
-        Order.objects.using(using)
-        .filter(customer_id=OuterRef("customer_id"), ordered_at__gte=start, ordered_at__lt=end)
-        .order_by()
-        .values("customer_id")
-        .annotate(total=Sum("total_amount"))
-        .values("total")
-    )
-    need = Customer.all_objects.using(using).filter(pk=OuterRef("customer_id"))
-    rows = CustomerInsight.objects.using(using).all()
-    customers_with_need = Customer.all_objects.using(using).filter(category_need__gt=0)
+    table = CustomerInsight._meta.db_table
+    rows = CustomerInsight.objects.using(using)
+    with_need = Customer.all_objects.using(using).filter(category_need__gt=0)
     if customer_ids is None:
-        with_need = rows.filter(customer_id__in=customers_with_need.values("pk"))
-        without_need = rows.exclude(customer_id__in=customers_with_need.values("pk"))
+        needing: list[int] | None = None
+        without_need = rows.exclude(customer_id__in=with_need.values("pk"))
     else:
         # A few customers (an order, an edit): decide by their ids, never by a scan of the
         # customers for the ones with a need (the need column has no index).
         ids = sorted({int(pk) for pk in customer_ids})
-        needing = set(customers_with_need.filter(pk__in=ids).values_list("pk", flat=True))
-        with_need = rows.filter(customer_id__in=sorted(needing))
-        without_need = rows.filter(customer_id__in=[pk for pk in ids if pk not in needing])
-    # Both sides as floating point: SQLite divides two whole numbers as integers.
-    share = Coalesce(
-        Cast(Subquery(spend), FloatField()), Value(0.0), output_field=FloatField()
-    ) / Cast(Subquery(need.values("category_need")), FloatField())
-    given = with_need.update(share_of_customer=share)
+        needing = sorted(with_need.filter(pk__in=ids).values_list("pk", flat=True))
+        without_need = rows.filter(customer_id__in=sorted(set(ids) - set(needing)))
+    given = 0
+    if needing is None or needing:
+        with connections[using].cursor() as cursor:
+            cursor.execute(share_sql(table, needing), [*year_bounds(as_of), *(needing or [])])
+            given = cursor.rowcount
     without_need.exclude(share_of_customer=None).update(share_of_customer=None)
     return given
+
+
+def share_sql(table: str, customer_ids: list[int] | None = None) -> str:
+    """``UPDATE`` of the share in ``table`` (``CustomerInsight`` or a table shaped like it,
+    e.g. the one a refresh builds beside it) for the customers with a need, or for the
+    given customers (who must have one); parameters: the window's start and end, then the
+    ids. Rows of other customers keep their share."""
+    orders, customers = Order._meta.db_table, Customer._meta.db_table
+    if customer_ids is None:
+        only = f'SELECT id FROM "{customers}" WHERE category_need > 0'  # noqa: S608
+    else:
+        only = ", ".join(["%s"] * len(customer_ids))
+    # Both sides as floating point: SQLite divides two whole numbers as integers.
+    return (
+        f'UPDATE "{table}" SET share_of_customer = (SELECT CAST(COALESCE((SELECT '  # noqa: S608
+        f'SUM(o.total_amount) FROM "{orders}" o WHERE o.customer_id = c.id AND '
+        "o.ordered_at >= %s AND o.ordered_at < %s), 0) AS DOUBLE PRECISION) / "
+        f'CAST(c.category_need AS DOUBLE PRECISION) FROM "{customers}" c '
+        f'WHERE c.id = "{table}".customer_id) WHERE customer_id IN ({only})'
+    )
 
 
 def clear_share_of_customer(*, using: str = "default") -> None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from guanxi.core.permissions import Role
+from guanxi.customers.services import customer_update
 from guanxi.insights import explain
 from guanxi.insights import services as insight_services
 from guanxi.insights.choices import RunStatus
@@ -85,6 +86,7 @@ def test_a_refresh_keeps_order_fields_updated_while_it_ran(world, monkeypatch, r
 
     rep = world.users[Role.SALES_REP]
     customer = world.records_for(Role.SALES_REP)["own"].customer
+    customer_update(actor=rep, customer=customer, data={"category_need": Decimal("400")})
     original = refresh.fetch_summary
 
     def summary_then_order(**kwargs):
@@ -98,7 +100,11 @@ def test_a_refresh_keeps_order_fields_updated_while_it_ran(world, monkeypatch, r
     finally:
         refresh.fetch_summary = original
     assert run.status == RunStatus.SUCCEEDED, run.error
-    assert CustomerInsight.objects.get(customer=customer).order_count == 2
+    insight = CustomerInsight.objects.get(customer=customer)
+    assert insight.order_count == 2
+    # the share of customer counts the order too (both orders are within 12 months)
+    spend = sum(o.total_amount for o in customer.orders.all())
+    assert insight.share_of_customer == pytest.approx(float(spend) / 400)
     assert not CustomerInsight.objects.exclude(refresh_run=run).exists()
     from django.db import connection
 
