@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.db.models import QuerySet
-from rest_framework import mixins, serializers
 
 from guanxi.activities import selectors, services
 from guanxi.activities.api.serializers import InteractionSerializer, NoteSerializer, TaskSerializer
 from guanxi.activities.filtersets import InteractionFilterSet, NoteFilterSet, TaskFilterSet
 from guanxi.activities.models import Interaction, Note, Task
-from guanxi.core.api.viewsets import ScopedViewSet
+from guanxi.core.api.viewsets import ServiceCRUDViewSet, WriteServices
 
 
-class InteractionViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    ScopedViewSet,
-):
+class InteractionViewSet(ServiceCRUDViewSet):
     """Interactions: calls, emails, meetings, visits ... with customers you can see."""
 
     permission_object_type = "interaction"
@@ -30,34 +20,18 @@ class InteractionViewSet(
     filterset_class = InteractionFilterSet
     ordering_fields = ("id", "occurred_at", "created_at")
     search_fields = ("subject", "notes")
+    write_services = WriteServices(
+        create=services.interaction_create,
+        update=services.interaction_update,
+        delete=services.interaction_delete,
+        record="interaction",
+    )
 
     def get_queryset(self) -> QuerySet[Interaction]:
         return selectors.interaction_list(user=self.request.user)
 
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = services.interaction_create(
-            actor=self.request.user, data=serializer.validated_data
-        )
 
-    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = services.interaction_update(
-            actor=self.request.user,
-            interaction=cast(Interaction, serializer.instance),
-            data=serializer.validated_data,
-        )
-
-    def perform_destroy(self, instance: Interaction) -> None:
-        services.interaction_delete(actor=self.request.user, interaction=instance)
-
-
-class NoteViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    ScopedViewSet,
-):
+class NoteViewSet(ServiceCRUDViewSet):
     """Notes about customers you can see; only the text of a note can be corrected."""
 
     permission_object_type = "note"
@@ -66,34 +40,18 @@ class NoteViewSet(
     filterset_class = NoteFilterSet
     ordering_fields = ("id", "created_at")
     search_fields = ("body",)
+    write_services = WriteServices(
+        create=services.note_create,
+        update=services.note_update,
+        delete=services.note_delete,
+        record="note",
+    )
 
     def get_queryset(self) -> QuerySet[Note]:
         return selectors.note_list(user=self.request.user)
 
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = services.note_create(
-            actor=self.request.user, data=serializer.validated_data
-        )
 
-    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = services.note_update(
-            actor=self.request.user,
-            note=cast(Note, serializer.instance),
-            data=serializer.validated_data,
-        )
-
-    def perform_destroy(self, instance: Note) -> None:
-        services.note_delete(actor=self.request.user, note=instance)
-
-
-class TaskViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    ScopedViewSet,
-):
+class TaskViewSet(ServiceCRUDViewSet):
     """Tasks for customers you can see (``?mine=true&done=false``: your open tasks)."""
 
     permission_object_type = "task"
@@ -102,21 +60,12 @@ class TaskViewSet(
     filterset_class = TaskFilterSet
     ordering_fields = ("id", "due_date", "created_at")
     search_fields = ("title", "notes")
+    write_services = WriteServices(
+        create=services.task_create,
+        update=services.task_update,
+        delete=services.task_delete,
+        record="task",
+    )
 
     def get_queryset(self) -> QuerySet[Task]:
         return selectors.task_list(user=self.request.user)
-
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = services.task_create(
-            actor=self.request.user, data=serializer.validated_data
-        )
-
-    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = services.task_update(
-            actor=self.request.user,
-            task=cast(Task, serializer.instance),
-            data=serializer.validated_data,
-        )
-
-    def perform_destroy(self, instance: Task) -> None:
-        services.task_delete(actor=self.request.user, task=instance)

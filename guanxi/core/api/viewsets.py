@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import filters, serializers, viewsets
+from rest_framework import filters, mixins, serializers, viewsets
 from rest_framework.response import Response
 
 
@@ -37,3 +39,45 @@ class ScopedViewSet(viewsets.GenericViewSet):
         if page is None:
             return Response(serializer_class(queryset, many=True, context=context).data)
         return self.get_paginated_response(serializer_class(page, many=True, context=context).data)
+
+
+@dataclass(frozen=True)
+class WriteServices:
+    """The service functions a viewset writes through: ``create(actor=, data=)``,
+    ``update(actor=, <record>=, data=)`` and ``delete(actor=, <record>=)``, where
+    ``record`` is the keyword that names the instance (``note``, ``task`` ...)."""
+
+    create: Callable[..., Any]
+    update: Callable[..., Any]
+    delete: Callable[..., Any]
+    record: str
+
+
+class ServiceCRUDViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    ScopedViewSet,
+):
+    """List, read, create, change and delete, every write through :attr:`write_services`."""
+
+    write_services: ClassVar[WriteServices]
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = self.write_services.create(
+            actor=self.request.user, data=serializer.validated_data
+        )
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = self.write_services.update(
+            actor=self.request.user,
+            data=serializer.validated_data,
+            **{self.write_services.record: serializer.instance},
+        )
+
+    def perform_destroy(self, instance: Any) -> None:
+        self.write_services.delete(
+            actor=self.request.user, **{self.write_services.record: instance}
+        )
