@@ -15,6 +15,8 @@ setting                           default  meaning
 ``GUANXI_INSIGHTS_BATCH_SIZE``    100000   customers scored and written per batch
 ``GUANXI_INSIGHTS_NIGHTLY_AT``    02:00    local time of the nightly refresh (worker --schedule)
 ``GUANXI_INSIGHTS_COST_TO_KEEP``  0        yearly cost of a relationship (0: not used)
+``GUANXI_INSIGHTS_SUMMARY_WORKERS`` 2      PostgreSQL connections the summary of a large base
+                                           (200,000 customers or more) is split over
 ================================  =======  ====================================================
 
 Model time is measured in weeks (as in Fader, Hardie & Lee's CDNOW analyses); the yearly
@@ -39,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "BATCH_SIZE": 100_000,
     "NIGHTLY_AT": "02:00",
     "COST_TO_KEEP": 0.0,
+    "SUMMARY_WORKERS": 2,
 }
 
 
@@ -51,6 +54,11 @@ def _value(name: str) -> Any:
     if value is None:
         return default
     return type(default)(value)
+
+
+def summary_workers() -> int:
+    """How many connections the summary of a large base runs on (at least 1)."""
+    return max(1, int(_value("SUMMARY_WORKERS")))
 
 
 @dataclass(frozen=True)
