@@ -243,6 +243,8 @@ def _create_stage(connection: Any) -> None:
     table = CustomerInsight._meta.db_table
     columns = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA temp_store = MEMORY")
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
         cursor.execute(
             f"CREATE TEMPORARY TABLE {STAGE_TABLE} AS "  # noqa: S608
@@ -987,13 +989,21 @@ def execute_refresh(
                     end_day=end_day,
                 )  # fmt: skip
             else:
+                staged = time.perf_counter()
                 written = _write_rows(
                     connection, run, summary, base_ids, predictions, scores, fit, tracker,
                     as_of=as_of, end_day=end_day,
                 )  # fmt: skip
+                run.timings.setdefault(Stage.WRITE, {})["stage_seconds"] = round(
+                    time.perf_counter() - staged, 3
+                )
             tracker.progress(0.8, force=True)
             # The holdout refit ran in a thread while the rows were scored and written.
+            waited = time.perf_counter()
             run.holdout = fit.wait_holdout()
+            run.timings.setdefault(Stage.WRITE, {})["holdout_wait_seconds"] = round(
+                time.perf_counter() - waited, 3
+            )
             swap_started = time.perf_counter()
             if not _builds_beside(connection.vendor, written):
                 with connection.cursor() as cursor:
