@@ -243,7 +243,9 @@ def _create_stage(connection: Any) -> None:
     table = CustomerInsight._meta.db_table
     columns = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
+        if connection.vendor == "sqlite" and not connection.in_atomic_block:
+            # In memory: through the temporary file, staging 1M rows took 5x as long. (SQLite
+            # refuses the change inside a transaction; the stage then stays on file.)
             cursor.execute("PRAGMA temp_store = MEMORY")
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
         cursor.execute(

@@ -27,11 +27,11 @@ def test_the_parallel_summary_equals_the_single_query(monkeypatch):
     monkeypatch.setattr(summary, "PARALLEL_MIN_CUSTOMERS", 0)
     monkeypatch.setattr(summary, "summary_workers", lambda: 3)
     monkeypatch.setattr(summary, "PARALLEL_VENDORS", ("postgresql", "sqlite"))
-    seen: set[str] = set()
+    seen: list[str] = []
     original = summary._summary_rows
 
     def spy(*args, **kwargs):
-        seen.add(threading.current_thread().name)
+        seen.append(threading.current_thread().name)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(summary, "_summary_rows", spy)
@@ -39,7 +39,8 @@ def test_the_parallel_summary_equals_the_single_query(monkeypatch):
 
     # then it ran in worker threads and every array is the same, in customer order
     assert one is not None and parts is not None
-    assert len(seen) > 1 and threading.main_thread().name not in seen
+    # (one query per part, none of them on the caller's thread and connection)
+    assert len(seen) == 3 and threading.main_thread().name not in seen
     assert np.all(np.diff(parts.customer) > 0)
     _same(one, parts)
     assert (one.orders > one.periods).any()  # the first-period query was exercised
