@@ -38,6 +38,15 @@ def _share(customer) -> float | None:
     return CustomerInsight.objects.get(customer=customer).share_of_customer
 
 
+def _in_window(customer) -> Decimal:
+    """The customer's orders of the last 12 months (the window the share divides)."""
+    start, end = year_bounds(timezone.localdate())
+    return sum(
+        (o.total_amount for o in customer.orders.all() if start <= o.ordered_at < end),
+        Decimal(0),
+    )
+
+
 def _known_share(customer) -> float:
     share = _share(customer)
     assert share is not None
@@ -72,11 +81,7 @@ def test_the_window_is_the_last_365_local_days():
 def test_a_refresh_divides_the_last_years_orders_by_the_need(base):
     _world, _admin, customer, other = base
     # the world's own order (if any) plus 200 + 100 + 50 - 50 of the last 12 months, over 1,000
-    in_window = sum(
-        o.total_amount
-        for o in customer.orders.all()
-        if o.ordered_at >= timezone.now() - dt.timedelta(days=364)
-    )
+    in_window = _in_window(customer)
     assert _share(customer) == pytest.approx(float(in_window) / 1000)
     assert float(in_window) >= 300
     # no need recorded: no share (not zero)
@@ -140,9 +145,5 @@ def test_an_import_batch_that_sets_a_need_gives_the_share(base):
 
     # then its share follows within the same write
     assert [r.status for r in results] == ["updated"]
-    in_window = sum(
-        o.total_amount
-        for o in other.orders.all()
-        if o.ordered_at >= timezone.now() - dt.timedelta(days=364)
-    )
+    in_window = _in_window(other)
     assert _share(other) == pytest.approx(float(in_window) / 600)

@@ -18,6 +18,7 @@ from guanxi.insights import services as insight_services
 from guanxi.insights.choices import RunStatus
 from guanxi.insights.models import CustomerInsight, RefreshRun
 from guanxi.insights.services import insight_refresh_request, insight_refresh_run
+from guanxi.insights.share import year_bounds
 from guanxi.sales.services import order_create, order_reverse
 
 
@@ -102,8 +103,10 @@ def test_a_refresh_keeps_order_fields_updated_while_it_ran(world, monkeypatch, r
     assert run.status == RunStatus.SUCCEEDED, run.error
     insight = CustomerInsight.objects.get(customer=customer)
     assert insight.order_count == 2
-    # the share of customer counts the order too (both orders are within 12 months)
-    spend = sum(o.total_amount for o in customer.orders.all())
+    # the share of customer counts the order too (with the other orders of the last year)
+    start, end = year_bounds(timezone.localdate())
+    spend = sum(o.total_amount for o in customer.orders.all() if start <= o.ordered_at < end)
+    assert spend >= Decimal("10.00")
     assert insight.share_of_customer == pytest.approx(float(spend) / 400)
     assert not CustomerInsight.objects.exclude(refresh_run=run).exists()
     from django.db import connection
