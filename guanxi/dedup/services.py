@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.core.changelog import Snapshot, diff, record_change, snapshot
 from guanxi.core.context import current_request_id, current_source
+from guanxi.core.hooks import orders_changed
 from guanxi.core.models import ChangeAction, ChangeRecord
 from guanxi.core.permissions import Action, ensure_allowed
 from guanxi.customers.models import Contact, Customer, CustomerConsent, Tag
@@ -475,7 +476,16 @@ def _merge(
             after=None,
             changes=survivor_changes,
         )
+        _announce_moved_orders(spec, survivor, others)
     return merge
+
+
+def _announce_moved_orders(spec: _Spec, survivor: Any, others: Sequence[Any]) -> None:
+    """Orders moved between customers (a merge or its undo): the figures derived from a
+    customer's orders (the insights' order counts, ladder stage, share of customer ...)
+    follow inside the same transaction (``core.hooks.orders_changed``)."""
+    if spec.kind == MergeKind.CUSTOMER:
+        orders_changed([survivor.pk, *(other.pk for other in others)])
 
 
 def customer_merge(
@@ -725,6 +735,7 @@ def merge_undo(*, actor: Any, merge: MergeRecord) -> MergeRecord:
         merge.undone_at = timezone.now()
         merge.undone_by = actor if getattr(actor, "pk", None) else None
         merge.save(update_fields=["undone_at", "undone_by"])
+        _announce_moved_orders(spec, survivor, others)
     return merge
 
 

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from guanxi.activities.models import Interaction, Note, Task
 from guanxi.activities.services import interaction_create, note_create, task_create
@@ -412,3 +414,29 @@ def test_erasing_a_merged_customer_removes_the_merge_snapshots(three) -> None:
     # then no merge record holds its data any more, and the receipt counts it
     assert not MergeRecord.objects.filter(pk=merge.pk).exists()
     assert receipt.erased_counts["merge_records"] == 1
+
+
+def test_order_figures_follow_the_orders_of_a_merge_and_of_its_undo(three) -> None:
+    # given three customers whose orders keep their per-customer figures (the insights)
+    admin, a, b, c = three
+    api = APIClient()
+    api.force_authenticate(admin)
+
+    def orders_counted(customer: Customer) -> int:
+        body = api.get(reverse("api:customer-detail", args=[customer.pk])).json()
+        return body["insight"]["order_count"]
+
+    def trashed_orders_counted(customer: Customer) -> int:
+        body = api.get(reverse("api:customer-trash"), {"id": customer.pk}).json()
+        return next(r for r in body["results"] if r["id"] == customer.pk)["insight"]["order_count"]
+
+    assert [orders_counted(x) for x in (a, b, c)] == [2, 3, 1]
+
+    # when they are merged, then the survivor counts every order and the others none
+    merge = customer_merge(actor=admin, survivor=a, others=[b, c])
+    assert orders_counted(a) == 6
+    assert [trashed_orders_counted(x) for x in (b, c)] == [0, 0]
+
+    # and when the merge is undone, each counts its own orders again
+    merge_undo(actor=admin, merge=merge)
+    assert [orders_counted(x) for x in (a, b, c)] == [2, 3, 1]
