@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from guanxi.core.api.filtersets import ChangeRecordFilterSet
 from guanxi.core.api.serializers import ChangeRecordSerializer
-from guanxi.core.api.viewsets import ScopedViewSet
+from guanxi.core.api.viewsets import ScopedViewSet, ServiceCRUDViewSet, WriteServices
 from guanxi.core.models import ChangeRecord
 from guanxi.customers import selectors, services
 from guanxi.customers.api.filtersets import CustomerFilterSet
@@ -119,14 +119,7 @@ class CustomerViewSet(
         return Response(self.get_serializer(customer).data)
 
 
-class ContactViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    ScopedViewSet,
-):
+class ContactViewSet(ServiceCRUDViewSet):
     """Contacts: CRUD (DELETE moves to the trash), trash and restore."""
 
     permission_object_type = "contact"
@@ -136,27 +129,18 @@ class ContactViewSet(
     filterset_class = ContactFilterSet
     ordering_fields = ("id", "name", "created_at", "updated_at")
     search_fields = ("name", "email", "phone", "title")
+    write_services = WriteServices(
+        create=services.contact_create,
+        update=services.contact_update,
+        delete=services.contact_delete,
+        record="contact",
+    )
 
     def get_queryset(self) -> QuerySet[Contact]:
         user = self.request.user
         if self.action in ("trash", "restore"):
             return selectors.contact_trash(user=user).select_related("customer")
         return selectors.contact_list(user=user)
-
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = services.contact_create(
-            actor=self.request.user, data=serializer.validated_data
-        )
-
-    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = services.contact_update(
-            actor=self.request.user,
-            contact=cast(Contact, serializer.instance),
-            data=serializer.validated_data,
-        )
-
-    def perform_destroy(self, instance: Contact) -> None:
-        services.contact_delete(actor=self.request.user, contact=instance)
 
     @extend_schema(responses=ContactSerializer(many=True))
     @action(detail=False, methods=["get"])
