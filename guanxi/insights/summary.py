@@ -238,19 +238,20 @@ def first_period_sql(
     customer_ids: list[int],
 ) -> tuple[str, list[Any]]:
     """Spend per (customer, period) of a few customers, to find their first period's spend."""
-    sql, params = summary_sql(
-        vendor,
-        period=period,
-        offset=offset,
-        end_utc=end_utc,
-        calibration_end=0,
-        base_minute=base_minute,
+    body, params = _per_order_rows(
+        vendor, period=period, offset=offset, end_utc=end_utc, base_minute=base_minute,
         customer_ids=customer_ids,
-    )
-    _head, _, rest = sql.partition(" FROM (SELECT ")
-    body = rest.rsplit(" GROUP BY c ORDER BY c", 1)[0]
+    )  # fmt: skip
     spend = "SUM(a)" if vendor == "sqlite" else "CAST(SUM(a) AS double precision)"
     return f"SELECT c, p, {spend} FROM (SELECT {body} GROUP BY c, p", params  # noqa: S608
+
+
+def _per_order_rows(vendor: str, **restriction: Any) -> tuple[str, list[Any]]:
+    """``<columns> FROM (<orders>) x) y``: the per-order rows (``c``, ``p``, ``a`` ...) of
+    :func:`summary_sql` for the customers ``restriction`` names, to aggregate otherwise."""
+    sql, params = summary_sql(vendor, calibration_end=0, **restriction)
+    _head, _, rest = sql.partition(" FROM (SELECT ")
+    return rest.rsplit(" GROUP BY c ORDER BY c", 1)[0], params
 
 
 #: Temporary table of (customer ``c``, first period ``p0``) for :func:`first_period_table_sql`.
@@ -262,17 +263,10 @@ def first_period_table_sql(
 ) -> tuple[str, list[Any]]:
     """Spend of the first period of every customer in :data:`FIRST_PERIOD_TABLE`, one row
     per customer in customer order (the many-customers form of :func:`first_period_sql`)."""
-    sql, params = summary_sql(
-        vendor,
-        period=period,
-        offset=offset,
-        end_utc=end_utc,
-        calibration_end=0,
-        base_minute=base_minute,
+    body, params = _per_order_rows(
+        vendor, period=period, offset=offset, end_utc=end_utc, base_minute=base_minute,
         customer_table=FIRST_PERIOD_TABLE,
-    )
-    _head, _, rest = sql.partition(" FROM (SELECT ")
-    body = rest.rsplit(" GROUP BY c ORDER BY c", 1)[0]
+    )  # fmt: skip
     spend = "SUM(y.a)" if vendor == "sqlite" else "CAST(SUM(y.a) AS double precision)"
     return (
         f"SELECT y.c, {spend} FROM (SELECT {body} "  # noqa: S608
