@@ -10,11 +10,10 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.conf import settings
-from django.db.models import Q, QuerySet
 
-from guanxi.accounts.models import User
+from guanxi.accounts.selectors import assignable_users
 from guanxi.core.forms import ServiceModelForm, limit_choices
-from guanxi.core.permissions import Action, Scope, scope_for
+from guanxi.core.permissions import Action
 from guanxi.customers import selectors as customer_selectors
 
 from .models import Interaction, Note, Task
@@ -96,21 +95,6 @@ class NoteForm(CustomerActivityForm):
             del self.fields["customer"]
 
 
-def assignable_users(user: Any, current: Any = None) -> QuerySet[User]:
-    """Users ``user`` may give a task to: anyone (all scope), the team, or themself."""
-    scope = scope_for(user, "task", Action.ADD)
-    users = User.objects.filter(is_active=True)
-    if scope is Scope.ALL:
-        allowed = Q()
-    elif scope is Scope.TEAM and getattr(user, "team_id", None):
-        allowed = Q(team_id=user.team_id) | Q(pk=user.pk)
-    else:
-        allowed = Q(pk=getattr(user, "pk", None))
-    if current is not None:
-        allowed |= Q(pk=current.pk)
-    return users.filter(allowed).order_by("username")
-
-
 class TaskForm(CustomerActivityForm):
     """Add or change a task for a customer."""
 
@@ -131,4 +115,4 @@ class TaskForm(CustomerActivityForm):
             del self.fields["customer"]
         if "assignee" in self.fields:
             current = instance.assignee if instance else None
-            limit_choices(self, "assignee", assignable_users(user, current))
+            limit_choices(self, "assignee", assignable_users(user, "task", Action.ADD, current))

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from guanxi.accounts.selectors import assignable_users
 from guanxi.core.permissions import Action, ensure_allowed
 from guanxi.core.services import (
     BulkResult,
@@ -130,12 +131,23 @@ def _task_state(values: dict[str, Any], was_done: bool) -> None:
         values["completed_at"] = None
 
 
+def _check_assignee(actor: Any, values: Mapping[str, Any], current: Any = None) -> None:
+    """The assignee must be a user the actor may give tasks to (the same list the form
+    offers): a rep cannot hand a task, and with it the customer's name, to anyone."""
+    assignee = values.get("assignee")
+    if assignee is None or assignee == current or not getattr(actor, "pk", None):
+        return
+    if not assignable_users(actor, "task", Action.ADD).filter(pk=assignee.pk).exists():
+        raise ValidationError({"assignee": _("You may not give tasks to this user.")})
+
+
 def task_create(*, actor: Any, data: Mapping[str, Any]) -> Task:
     """Add a task for a customer the actor may see; assigned to the actor unless given."""
     values = dict(data)
     _ensure_customer_visible(actor, values.get("customer"))
     values.pop("completed_at", None)
     values.setdefault("assignee", actor if getattr(actor, "pk", None) else None)
+    _check_assignee(actor, values)
     values["created_by"] = actor if getattr(actor, "pk", None) else None
     _task_state(values, was_done=False)
     return audited_create(actor=actor, model=Task, data=values, editable=TASK_EDITABLE)
@@ -150,6 +162,7 @@ def task_update(*, actor: Any, task: Task, data: Mapping[str, Any]) -> Task:
     if "customer" in values and values["customer"] != task.customer:
         raise ValidationError({"customer": _("A task cannot move to another customer.")})
     values.pop("customer", None)
+    _check_assignee(actor, values, current=task.assignee)
     _task_state(values, was_done=task.done)
     return audited_update(actor=actor, obj=task, data=values, editable=TASK_EDITABLE)
 

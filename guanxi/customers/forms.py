@@ -9,10 +9,11 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts.models import Team, User
+from guanxi.accounts.selectors import assignable_users
 from guanxi.core.forms import DateInput, ServiceModelForm, limit_choices
 from guanxi.core.permissions import Action, Scope, scope_for
 
@@ -46,17 +47,7 @@ CUSTOMER_FORM_FIELDS = tuple(
 
 def assignable_owners(user: Any, action: str, current: Any = None) -> QuerySet[User]:
     """Users the actor may make owner of a customer without leaving their own scope."""
-    scope = scope_for(user, "customer", action)
-    users = User.objects.filter(is_active=True)
-    if scope is Scope.ALL:
-        allowed = Q()
-    elif scope is Scope.TEAM and getattr(user, "team_id", None):
-        allowed = Q(team_id=user.team_id) | Q(pk=user.pk)
-    else:
-        allowed = Q(pk=user.pk)
-    if current is not None:
-        allowed |= Q(pk=current.pk)
-    return users.filter(allowed).order_by("username")
+    return assignable_users(user, "customer", action, current)
 
 
 def assignable_teams(user: Any, action: str, current: Any = None) -> QuerySet[Team]:

@@ -165,3 +165,35 @@ def test_note_and_task_api(world):
     other = world.records["other"].customer
     refused = api.post(reverse("api:note-list"), {"customer": other.pk, "body": "x"})
     assert refused.status_code == 400 and "customer" in refused.json()
+
+
+def test_a_task_goes_only_to_users_the_actor_may_assign(world):
+    from rest_framework.test import APIClient
+
+    # given a rep (own scope) and a customer of theirs
+    rep = world.users["sales_rep"]
+    customer = world.records_for("sales_rep")["own"].customer
+    api = APIClient()
+    api.force_authenticate(rep)
+
+    # when the rep gives a task to a user of another team, through the API or the service
+    refused = api.post(
+        reverse("api:task-list"),
+        {"customer": customer.pk, "title": "Hand over", "assignee": world.south_rep.pk},
+        format="json",
+    )
+
+    # then it is refused naming the field, and nothing is stored
+    assert refused.status_code == 400 and "assignee" in refused.json()
+    assert not Task.objects.filter(title="Hand over").exists()
+    task = services.task_create(actor=rep, data={"customer": customer, "title": "Mine"})
+    with pytest.raises(ValidationError) as error:
+        services.task_update(actor=rep, task=task, data={"assignee": world.south_rep})
+    assert "assignee" in error.value.message_dict
+    task.refresh_from_db()
+    assert task.assignee == rep
+
+    # and an administrator may give it to anyone
+    admin = world.users["administrator"]
+    moved = services.task_update(actor=admin, task=task, data={"assignee": world.south_rep})
+    assert moved.assignee == world.south_rep
