@@ -27,6 +27,7 @@ from guanxi.customers.models import Customer
 from guanxi.sales.models import Order
 
 from .models import CustomerInsight
+from .summary import reversed_order_ids_sql
 
 #: Days of orders a share counts: the 12 months up to and including the as-of day.
 WINDOW_DAYS = 365
@@ -85,7 +86,8 @@ def share_sql(table: str, customer_ids: list[int] | None = None) -> str:
     return (
         f'UPDATE "{table}" SET share_of_customer = (SELECT CAST(COALESCE((SELECT '  # noqa: S608
         f'SUM(o.total_amount) FROM "{orders}" o WHERE o.customer_id = c.id AND '
-        "o.ordered_at >= %s AND o.ordered_at < %s), 0) AS DOUBLE PRECISION) / "
+        "o.ordered_at >= %s AND o.ordered_at < %s "
+        f"AND o.id NOT IN ({reversed_order_ids_sql()})), 0) AS DOUBLE PRECISION) / "
         f'CAST(c.category_need AS DOUBLE PRECISION) FROM "{customers}" c '
         f'WHERE c.id = "{table}".customer_id) WHERE customer_id IN ({only})'
     )

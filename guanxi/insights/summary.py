@@ -123,6 +123,16 @@ def _source_sql(vendor: str, offset: int, period: str, base_minute: int) -> tupl
     return time, f"c, {day} AS d, {per} AS p, a, {packed} AS pk"
 
 
+def reversed_order_ids_sql() -> str:
+    """The ids of reversed orders and of their reversals: neither counts as a purchase (a
+    reversed order did not happen; a reversal is the order that names the one it reverses)."""
+    table = _tables()["orders"]
+    return (
+        f'SELECT r.reverses_id FROM "{table}" r WHERE r.reverses_id IS NOT NULL '  # noqa: S608
+        f'UNION ALL SELECT r.id FROM "{table}" r WHERE r.reverses_id IS NOT NULL'
+    )
+
+
 def summary_sql(
     vendor: str,
     *,
@@ -167,10 +177,7 @@ def summary_sql(
     time, columns = _source_sql(vendor, offset, period, base_minute)
     # Reversed orders and their reversals are left out (a reversed order did not happen);
     # a reversal is the order that names the one it reverses.
-    reversed_ids = (
-        f'SELECT r.reverses_id FROM "{table}" r WHERE r.reverses_id IS NOT NULL '  # noqa: S608
-        f'UNION ALL SELECT r.id FROM "{table}" r WHERE r.reverses_id IS NOT NULL'
-    )
+    reversed_ids = reversed_order_ids_sql()
     # LIMIT keeps SQLite from flattening the subquery (which would parse each time twice).
     limit = " LIMIT -1" if vendor == "sqlite" else ""
     # "+" keeps SQLite from reading the orders through the ordered_at index: the covering

@@ -80,7 +80,7 @@ def test_the_window_is_the_last_365_local_days():
 
 def test_a_refresh_divides_the_last_years_orders_by_the_need(base):
     _world, _admin, customer, other = base
-    # the world's own order (if any) plus 200 + 100 + 50 - 50 of the last 12 months, over 1,000
+    # the orders of the last 12 months (a reversed one and its reversal left out), over 1,000
     in_window = _in_window(customer)
     assert _share(customer) == pytest.approx(float(in_window) / 1000)
     assert float(in_window) >= 300
@@ -147,3 +147,18 @@ def test_an_import_batch_that_sets_a_need_gives_the_share(base):
     assert [r.status for r in results] == ["updated"]
     in_window = _in_window(other)
     assert _share(other) == pytest.approx(float(in_window) / 600)
+
+
+def test_an_old_order_reversed_today_does_not_lower_the_share(base):
+    # given the customer's share, and an order of 13 months ago
+    _world, admin, customer, _other = base
+    before = _known_share(customer)
+    old = _order(admin, customer, 400, "700.00")
+    assert _known_share(customer) == pytest.approx(before)  # outside the window
+
+    # when it is reversed today (the reversal is dated now, inside the window)
+    order_reverse(actor=admin, order=old, reason="never delivered")
+
+    # then neither the order nor its reversal counts: the share stays as it was
+    assert _known_share(customer) == pytest.approx(before)
+    assert _known_share(customer) >= 0
