@@ -38,13 +38,6 @@ FILTER_NAMES = (
     "rfm_segment", "abc_grade", "ladder_stage", "churn_risk", "clv_min", "clv_max", "share_max",
 )  # fmt: skip
 
-#: Further filters the dashboards' drill-down links use (they work in any list URL and the
-#: API, but are not offered in the filter bar): see :func:`insight_filters`.
-DRILL_FILTER_NAMES = (
-    "clv_below", "clv_known", "scored", "recency_score", "frequency_score", "share_min",
-    "portfolio_quadrant", "kpi", "ladder_from", "ladder_to", "cohort_on",
-)  # fmt: skip
-
 #: API ordering fields (``?ordering=-insight__clv``).
 ORDERING_FIELDS = (
     "insight__clv", "insight__p_alive", "insight__total_spend", "insight__last_purchase",
@@ -209,7 +202,8 @@ def insight_filters() -> dict[str, Any]:
         ),
         # Cross-selling targets: customers who buy most of their need elsewhere.
         "share_max": ShareFilter(lookup_expr="lte", label=_("Share of customer at most (%)")),
-        # Drill-down filters of the dashboards (DRILL_FILTER_NAMES).
+        # Drill-down filters of the dashboards: they work in any list URL and the API, but
+        # the filter bar does not offer them (it carries them as chips).
         "share_min": ShareFilter(lookup_expr="gte", label=_("Share of customer at least (%)")),
         "clv_below": django_filters.NumberFilter(
             field_name="insight__clv", lookup_expr="lt", label=_("CLV below")

@@ -131,21 +131,6 @@ def _as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value))
 
 
-def snapshot_dates(customers: QuerySet[Any], start: dt.date, end: dt.date) -> list[dt.date]:
-    """The snapshot dates within ``[start, end]``, oldest first.
-
-    The same for every ``customers`` (see :func:`all_snapshot_dates`); the argument stays
-    for symmetry with the other KPI functions.
-    """
-    return [day for day in all_snapshot_dates() if start <= day <= end]
-
-
-def opening_date(customers: QuerySet[Any], start: dt.date) -> dt.date | None:
-    """The last snapshot date before ``start`` (None when there is none)."""
-    before = [day for day in all_snapshot_dates() if day < start]
-    return before[-1] if before else None
-
-
 def _rate(count: int, base: int) -> float | None:
     return count / base if base else None
 

@@ -344,35 +344,6 @@ def predict(
     out.expected_spend = np.asarray(spend, dtype=np.float64)
     out.clv = np.asarray(params.margin * out.expected_spend * value[inverse], dtype=np.float64)
     return out
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_spend = np.where(summary.periods > 0, summary.spend / summary.periods, 0.0)
-    # Monthly discounting steps over the horizon.
-    steps = max(1, round(params.horizon / (52.0 / 12.0)))
-    for start in range(0, n, batch_size):
-        part = slice(start, min(start + batch_size, n))
-        x, t_x, T = stats.x[part], stats.t_x[part], stats.T[part]
-        out.expected_purchases[part] = fit.model.conditional_expected_purchases(
-            params.next_period, x, t_x, T
-        )
-        out.p_alive[part] = fit.model.probability_alive(x, t_x, T)
-        if fit.spend_model is not None:
-            spend = fit.spend_model.conditional_expected_average_spend(x, stats.monetary[part])
-        else:
-            spend = mean_spend[part]
-        out.expected_spend[part] = spend
-        out.clv[part] = fit.model.customer_lifetime_value(
-            x,
-            t_x,
-            T,
-            expected_spend=spend,
-            horizon=params.horizon,
-            margin=params.margin,
-            discount_rate=params.weekly_discount_rate,
-            steps=steps,
-        )
-        if between_batches is not None:
-            between_batches(part.stop / n)
-    return out
 
 
 @dataclass

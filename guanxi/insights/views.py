@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from guanxi.accounts.models import Team, User
+from guanxi.core.permissions import Action
 from guanxi.core.views import DetailPanel, register_detail_panel
 
 from . import dashboards, explain, kpis, panel, selectors, services
@@ -150,8 +151,13 @@ class DashboardFilterForm(forms.Form):
         ],
     )
 
-    def __init__(self, *args: Any, snapshot_dates: list[dt.date], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, snapshot_dates: list[dt.date], user: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # The teams the customer list's own filter offers this user (ScopedFilterSet).
+        team: Any = self.fields["team"]
+        team.queryset = Team.objects.restrict(user, Action.VIEW).order_by("name")
         choices = [(str(day), str(day)) for day in reversed(snapshot_dates)]
         for name in ("before", "after"):
             field: Any = self.fields[name]
@@ -316,7 +322,7 @@ class DashboardView(LoginRequiredMixin, View):
             for key, value in dashboard.defaults(days).items():
                 if value is not None:
                     params[key] = str(value)
-        form = DashboardFilterForm(params, snapshot_dates=days)
+        form = DashboardFilterForm(params, snapshot_dates=days, user=request.user)
         valid = form.is_valid()
         data = form.cleaned_data if valid else {}
         base = {

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import zoneinfo
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -179,7 +180,7 @@ def customer_keys(using: str = "default") -> tuple[Any, np.ndarray]:
 
 
 @dataclass
-class ExternalSummary:
+class ExternalSummary(ABC):
     """A summary source for :func:`~guanxi.insights.refresh.execute_refresh`: the engine
     computes the summary, this maps its customer keys to customer ids.
 
@@ -191,19 +192,19 @@ class ExternalSummary:
     using: str = "default"
     report: dict[str, Any] = field(default_factory=dict)
 
+    @abstractmethod
     def label(self) -> str:
         """Where the history comes from, for the run's parameters."""
-        raise NotImplementedError
 
+    @abstractmethod
     def span(self) -> tuple[int | None, int]:
         """Earliest order time (µs since 1970, None when empty) and number of rows."""
-        raise NotImplementedError
 
+    @abstractmethod
     def summary_table(self, frame: Window) -> Any:
         """The summary (:data:`SUMMARY_COLUMNS`) as a ``pyarrow.Table``."""
-        raise NotImplementedError
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op unless the source started an engine
         """Release the engine (a Spark session this source started)."""
 
     def describe(self) -> dict[str, Any]:
