@@ -352,9 +352,10 @@ def _run_in_one_transaction(
                 outcome.errors = []
                 _store(run, outcome, rows[-1][0])
                 _report(progress, run, table, path)
-            importer.finish(run)
             if dry_run or run.rejected:
                 raise _Rollback
+            # After the check: a run that is rolled back needs no follow-up work.
+            importer.finish(run)
     except _Rollback:
         pass
     kept = not dry_run and not run.rejected

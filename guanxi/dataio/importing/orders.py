@@ -1,4 +1,4 @@
-"""Orders from a file with one row per order line: checked in SQL, written set-based.
+"""Orders from a file with one row per order line: checked in Python, written set-based.
 
 Rows of one order (same order number) must follow each other; they are grouped, validated
 together and written together: an order with one bad line is rejected as a whole (a
@@ -6,15 +6,14 @@ partial order would carry a wrong total), every one of its rows reported. Withou
 number column, lines are numbered by their position within the order. Chunk boundaries
 fall between orders, so a chunk (and its commit) never splits an order.
 
-Each chunk is loaded as text into a temporary table (``executemany`` on SQLite, ``COPY``
-on PostgreSQL), where SQL groups the rows into orders and checks every cell of every row
-against the plain forms almost every file uses (``2024-03-01 10:00``, ``12.50``, codes
-without surrounding blanks ...). The orders whose every row has those forms are staged
-for :func:`~guanxi.sales.services.order_import_staged` by ``INSERT ... SELECT``; the few
-others (any unusual form, a bad cell, a duplicate row, a reversal ...) come back to Python
-and go through the cell-by-cell validation of :meth:`OrderImporter._validate`, which
-accepts every form and words every error. The result is the same either way; only the
-speed differs.
+Each row's mapped cells are matched at once, by one regular expression, against the plain
+forms almost every file uses (``2024-03-01 10:00``, ``12.50``, codes without surrounding
+blanks ...): the orders whose every row has those forms are staged straight from that text
+for :func:`~guanxi.sales.services.order_import_staged`, which resolves customers and
+products and compares recorded orders in SQL; the few others (any unusual form, a bad
+cell, a duplicate row, a reversal ...) go through the cell-by-cell validation of
+:meth:`OrderImporter._validate`, which accepts every form and words every error. The result
+is the same either way (``test_import_plain_path.py``); only the speed differs.
 """
 
 from __future__ import annotations
