@@ -126,7 +126,7 @@ def test_kill_9_at_random_points_then_rerun_imports_every_line_exactly_once(data
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         committed = wait_for_commit_after(env, committed, process)
-        time.sleep(rng.uniform(0.0, 0.3))
+        time.sleep(rng.uniform(0.0, 0.1))
         process.send_signal(signal.SIGKILL)
         assert process.wait() == -signal.SIGKILL, "the import ended before it was killed"
         assert committed < LINES
