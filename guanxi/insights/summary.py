@@ -19,12 +19,18 @@ The first period's spend comes out of the same pass by packing (period, spend in
 one integer and taking its minimum: the smallest packed value belongs to the first period.
 
 Rows are streamed into numpy arrays: ``fetchmany`` on SQLite, one binary ``COPY`` parsed by
-numpy on PostgreSQL (:mod:`guanxi.insights.bulk`).
+numpy on PostgreSQL (:mod:`guanxi.insights.bulk`). A large base is split into parts of its
+customer ids, computed side by side: on PostgreSQL on one connection per part in threads
+(the server works while Python waits), on SQLite in forked processes (SQLite computes in the
+calling process, and two threads there took as long as one).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import pickle
+import traceback
 import zoneinfo
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -360,10 +366,13 @@ def fetch_summary(
 
     ranges = _customer_ranges(using) if customer_ids is None else []
     if len(ranges) > 1:
-        # A large base: one connection per part of the customer ids, in threads (the
-        # database works while Python waits); parts come back in customer order.
-        with ThreadPoolExecutor(len(ranges)) as pool:
-            parts = list(pool.map(_own_connection(part), ranges))
+        # A large base: one connection per part of the customer ids; parts come back in
+        # customer order.
+        if connections[using].vendor in PROCESS_VENDORS:
+            parts = _in_processes(part, ranges)
+        else:
+            with ThreadPoolExecutor(len(ranges)) as pool:
+                parts = list(pool.map(_own_connection(part), ranges))
         data = np.concatenate([rows for rows, _first in parts])
         first_spend = np.concatenate([first for _rows, first in parts])
     else:
@@ -394,16 +403,25 @@ def fetch_summary(
 _NAMES = ("c", "np", "p0", "p1", "d0", "d1", "n", "s", "pk", "nph", "pc")
 #: A base with customer ids spanning fewer than this runs its summary on one connection.
 PARALLEL_MIN_CUSTOMERS = 200_000
-#: Engines whose summary is split over connections. Not SQLite: measured on 1M customers,
-#: two threads there took as long as one query (their work does not overlap).
-PARALLEL_VENDORS = ("postgresql",)
+#: Engines whose summary is split over connections.
+PARALLEL_VENDORS = ("postgresql", "sqlite")
+#: Of those, the engines whose parts run in forked processes rather than threads: measured
+#: on 1M customers, two threads on two SQLite connections took as long as one query (SQLite
+#: works inside the calling process, and its threads' work did not overlap).
+PROCESS_VENDORS = ("sqlite",)
 
 
 def _customer_ranges(using: str) -> list[tuple[int, int]]:
     """Equal parts of the ordering customers' id span, one per summary worker (one part for
     a small base)."""
     workers = summary_workers()
-    if connections[using].vendor not in PARALLEL_VENDORS:
+    connection = connections[using]
+    if connection.vendor not in PARALLEL_VENDORS:
+        return []
+    if connection.vendor in PROCESS_VENDORS and (
+        connection.in_atomic_block or not hasattr(os, "fork")
+    ):
+        # A forked process reads committed rows only; without fork, one query.
         return []
     orders = Order.objects.using(using)
     # Two queries: SQLite answers a lone MIN or MAX from the index, not both at once.
@@ -426,6 +444,61 @@ def _own_connection(work: Callable[[Any], Any]) -> Callable[[Any], Any]:
             connections.close_all()
 
     return run
+
+
+#: Connections inherited by a forked summary process: the parent's, never used or closed
+#: there (closing would end SQLite's hold on the parent's files; see :func:`_in_processes`).
+_INHERITED: list[Any] = []
+
+
+def _in_processes(work: Callable[[Any], Any], arguments: list[Any]) -> list[Any]:
+    """``work(argument)`` for every argument, the first in this process and each other one in
+    a forked child process (own database connection, result sent back pickled through a
+    pipe); results in the order of ``arguments``. A child that fails raises here."""
+    children = [_fork(work, argument) for argument in arguments[1:]]
+    try:
+        first = work(arguments[0])
+    finally:
+        results = [collect() for collect in children]
+    return [first, *results]
+
+
+def _fork(work: Callable[[Any], Any], argument: Any) -> Callable[[], Any]:
+    """Start ``work(argument)`` in a forked child; returns the function that waits for it
+    and returns its result (or raises with the child's traceback)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+        code = 1
+        try:
+            os.close(read)
+            for connection in connections.all(initialized_only=True):
+                if connection.connection is not None:
+                    _INHERITED.append(connection.connection)
+                    connection.connection = None  # the next query opens the child's own
+            payload = pickle.dumps((True, work(argument)), pickle.HIGHEST_PROTOCOL)
+            code = 0
+        except BaseException:
+            payload = pickle.dumps((False, traceback.format_exc()))
+        try:
+            with os.fdopen(write, "wb") as out:
+                out.write(payload)
+        finally:
+            os._exit(code)  # no clean-up of the parent's state copied into the child
+    os.close(write)
+
+    def collect() -> Any:
+        with os.fdopen(read, "rb") as source:
+            payload = source.read()
+        _pid, status = os.waitpid(pid, 0)
+        if not payload:
+            raise RuntimeError(f"a summary process ended without its result (status {status})")
+        succeeded, value = pickle.loads(payload)  # noqa: S301 - our own child's bytes
+        if not succeeded:
+            raise RuntimeError(f"a summary process failed:\n{value}")
+        return value
+
+    return collect
 
 
 def _summary_rows(

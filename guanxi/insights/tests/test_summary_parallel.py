@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import threading
 
 import numpy as np
 import pytest
+from django.db import connection
 
 from guanxi.insights import summary
 from guanxi.insights.tests.factories import START, load_log, simulated
 
 
-@pytest.mark.django_db(transaction=True)  # the worker threads' connections see committed rows
-def test_the_parallel_summary_equals_the_single_query(monkeypatch):
+@pytest.mark.django_db(transaction=True)  # the workers' connections see committed rows
+def test_the_parallel_summary_equals_the_single_query(monkeypatch, tmp_path):
     # given customers with orders, some twice in a day (the first period's spend query)
     log = simulated(600, 364.0, seed=11)
     ids = load_log(log)
@@ -26,24 +28,48 @@ def test_the_parallel_summary_equals_the_single_query(monkeypatch):
     # when the base counts as large and the summary runs on three connections
     monkeypatch.setattr(summary, "PARALLEL_MIN_CUSTOMERS", 0)
     monkeypatch.setattr(summary, "summary_workers", lambda: 3)
-    monkeypatch.setattr(summary, "PARALLEL_VENDORS", ("postgresql", "sqlite"))
-    seen: list[str] = []
+    seen = tmp_path / "workers"
     original = summary._summary_rows
 
     def spy(*args, **kwargs):
-        seen.append(threading.current_thread().name)
+        # A file, not a list: on SQLite the parts run in forked processes.
+        with seen.open("a") as out:
+            out.write(f"{os.getpid()} {threading.current_thread().name}\n")
         return original(*args, **kwargs)
 
     monkeypatch.setattr(summary, "_summary_rows", spy)
     parts = summary.fetch_summary(period="D", as_of=as_of, holdout=0.25)
 
-    # then it ran in worker threads and every array is the same, in customer order
+    # then each part ran on its own connection and every array is the same, in customer order
     assert one is not None and parts is not None
-    # (one query per part, none of them on the caller's thread and connection)
-    assert len(seen) == 3 and threading.main_thread().name not in seen
+    workers = seen.read_text().split("\n")[:-1]
+    assert len(workers) == 3
+    if connection.vendor == "sqlite":  # one part here, two in forked processes
+        pids = [int(worker.split()[0]) for worker in workers]
+        assert len(set(pids)) == 3 and os.getpid() in pids
+    else:  # three worker threads, none of them the caller's
+        assert not any(worker.endswith(threading.main_thread().name) for worker in workers)
     assert np.all(np.diff(parts.customer) > 0)
     _same(one, parts)
     assert (one.orders > one.periods).any()  # the first-period query was exercised
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_summary_process_raises_with_its_error(monkeypatch):
+    # given a part that fails in its process
+    def work(argument):
+        if argument == "bad":
+            raise ValueError("no such column: nope")
+        return argument
+
+    if not hasattr(os, "fork"):
+        pytest.skip("needs fork")
+
+    # when the parts run side by side, then the parent raises with the child's error
+    with pytest.raises(RuntimeError, match="no such column: nope"):
+        summary._in_processes(work, ["good", "bad"])
+    # and parts that succeed come back in order
+    assert summary._in_processes(work, ["a", "b", "c"]) == ["a", "b", "c"]
 
 
 def _same(one, other) -> None:
