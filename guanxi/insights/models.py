@@ -145,12 +145,10 @@ class CustomerInsight(models.Model):
     frequency_score = models.PositiveSmallIntegerField(_("F score"), null=True, blank=True)
     monetary_score = models.PositiveSmallIntegerField(_("M score"), null=True, blank=True)
     rfm_segment = models.CharField(
-        _("RFM segment"), max_length=20, choices=RFMSegment.choices, blank=True, db_index=True
+        _("RFM segment"), max_length=20, choices=RFMSegment.choices, blank=True
     )
     # ABC grading.
-    abc_grade = models.CharField(
-        _("ABC grade"), max_length=1, choices=ABCGrade.choices, blank=True, db_index=True
-    )
+    abc_grade = models.CharField(_("ABC grade"), max_length=1, choices=ABCGrade.choices, blank=True)
     abc_score = models.FloatField(_("multi-criteria score"), null=True, blank=True)
     abc_score_grade = models.CharField(
         _("multi-criteria grade"), max_length=1, choices=ABCGrade.choices, blank=True
@@ -167,7 +165,7 @@ class CustomerInsight(models.Model):
     clv_model = models.CharField(_("CLV model"), max_length=40, blank=True)
     # Rule-based decisions.
     churn_risk = models.CharField(
-        _("churn risk"), max_length=6, choices=ChurnRisk.choices, blank=True, db_index=True
+        _("churn risk"), max_length=6, choices=ChurnRisk.choices, blank=True
     )
     loyalty_index = models.FloatField(_("loyalty index"), null=True, blank=True)
     # The last 12 months' orders over the customer's annual category need (null without one).
@@ -177,7 +175,6 @@ class CustomerInsight(models.Model):
         max_length=10,
         choices=LadderStage.choices,
         default=LadderStage.PROSPECT,
-        db_index=True,
     )
     portfolio_quadrant = models.CharField(
         _("portfolio quadrant"), max_length=12, choices=PortfolioQuadrant.choices, blank=True
@@ -197,6 +194,15 @@ class CustomerInsight(models.Model):
     class Meta:
         verbose_name = _("customer insight")
         verbose_name_plural = _("customer insights")
+        # Plain indexes for the list filters on codes. Not ``db_index=True``: on PostgreSQL
+        # that adds a second ``varchar_pattern_ops`` index per field for LIKE, which no
+        # filter uses and every refresh would build (about 0.5 s each at 1M customers).
+        indexes = [
+            models.Index(fields=["rfm_segment"], name="insight_rfm_segment"),
+            models.Index(fields=["abc_grade"], name="insight_abc_grade"),
+            models.Index(fields=["churn_risk"], name="insight_churn_risk"),
+            models.Index(fields=["ladder_stage"], name="insight_ladder_stage"),
+        ]
 
     def __str__(self) -> str:
         return f"insight of customer {self.customer_id}"
