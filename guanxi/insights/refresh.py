@@ -14,13 +14,16 @@ Stages (each timed, with the process's peak memory, on ``RefreshRun.timings``):
    (``executemany``); on PostgreSQL as numeric columns through binary ``COPY``
    (:mod:`guanxi.insights.bulk`), into the staging table for a small base or, for a large
    one, into a new table built beside ``CustomerInsight`` with its keys and indexes added
-   after the load. Then ONE short transaction swaps them in (upsert, rebuild, or rename),
-   writes the dated snapshot and marks the run current (docs/adr/0009-insight-refresh.md).
+   after the load (the share of customer computed meanwhile on a second connection during
+   the fit, the dated snapshot built as a table of its own on a second connection while the
+   indexes are built). Then ONE short transaction swaps them in (upsert, rebuild, or
+   rename), writes or attaches the dated snapshot and marks the run current
+   (docs/adr/0009-insight-refresh.md).
 
 Until that last transaction commits, readers see the previous results, complete; a failure,
 a cancellation or a killed process at any earlier point leaves them untouched (the staging
-tables are temporary: they disappear with the connection; the table built beside is never
-read, and is dropped by a failed run or the next one). Progress and a heartbeat are saved
+tables are temporary: they disappear with the connection; the tables built beside are never
+read, and are dropped by a failed run or the next one). Progress and a heartbeat are saved
 on the run; cancellation is checked between batches.
 """
 
@@ -32,7 +35,9 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -45,7 +50,12 @@ from . import bulk, scoring
 from .choices import RunStatus, Stage
 from .conf import RefreshSettings, refresh_settings
 from .models import CustomerInsight, InsightSnapshot, RefreshRun
-from .share import clear_share_of_customer, share_sql, update_share_of_customer, year_bounds
+from .share import (
+    clear_share_of_customer,
+    share_values_sql,
+    update_share_of_customer,
+    year_bounds,
+)
 from .summary import DatabaseSummary, fetch_summary
 
 logger = logging.getLogger(__name__)
@@ -446,9 +456,11 @@ def _pg_write(
     target: str,
     model_name: str,
     between_blocks: Callable[[int], None],
+    share_table: str | None = None,
 ) -> None:
     """Binary ``COPY`` of the columns into a temporary stage, then one ``INSERT ... SELECT``
-    into ``target`` (the stage of the upsert, or the table built beside the live one)."""
+    into ``target`` (the stage of the upsert, or the table built beside the live one), with
+    the share of customer from ``share_table`` when given."""
     customers = Customer._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
@@ -457,13 +469,16 @@ def _pg_write(
     select, names = _pg_select_sql(tables)
     given = {"as_of": run.as_of, "run": run.pk, "model": model_name}
     params = [given[p] if isinstance(p, str) else p for p in names]
-    only = ""
+    columns, source, only = ", ".join(COLUMNS), f"{RAW_TABLE} r", ""
+    if share_table is not None:
+        columns += ", share_of_customer"
+        select += ", s.share"
+        source += f" LEFT JOIN {share_table} s ON s.customer_id = r.customer_id"
     if target == NEXT_TABLE:  # the rows are final: customers deleted meanwhile stay out
         only = f' WHERE r.customer_id IN (SELECT id FROM "{customers}")'  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {target} ({', '.join(COLUMNS)}) "  # noqa: S608
-            f"SELECT {select} FROM {RAW_TABLE} r{only}",
+            f"INSERT INTO {target} ({columns}) SELECT {select} FROM {source}{only}",  # noqa: S608
             params,
         )
         cursor.execute(f"DROP TABLE {RAW_TABLE}")
@@ -478,8 +493,14 @@ def _pg_table_objects(cursor: Any, table: str) -> dict[str, Any]:
         [table],
     )
     primary = cursor.fetchone()
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'u' ORDER BY conname",
+        [table],
+    )
     return {
         "primary": primary,
+        "unique": cursor.fetchall(),
         "indexes": _secondary_indexes(cursor, "postgresql", table),
         "foreign_keys": _foreign_keys(cursor, table),
     }
@@ -496,20 +517,20 @@ def _pg_build_next(connection: Any, step: Callable[[float], None]) -> None:
             key = objects["primary"][1]
             statements.append(f'ALTER TABLE {NEXT_TABLE} ADD CONSTRAINT "{NEXT_TABLE}_pkey" {key}')
         for i, (_name, definition) in enumerate(objects["indexes"]):
-            statements.append(_index_on_next(definition, f"{NEXT_TABLE}_{i}"))
+            statements.append(_index_on(definition, f"{NEXT_TABLE}_{i}"))
         statements.append(f"ANALYZE {NEXT_TABLE}")
         for done, statement in enumerate(statements):
             cursor.execute(statement)
             step((done + 1) / len(statements))
 
 
-def _index_on_next(definition: str, name: str) -> str:
-    """The ``CREATE INDEX`` of ``definition`` (``pg_indexes.indexdef``) on the next table."""
+def _index_on(definition: str, name: str, table: str = NEXT_TABLE) -> str:
+    """The ``CREATE INDEX`` of ``definition`` (``pg_indexes.indexdef``) on ``table``."""
     unique = "UNIQUE " if definition.startswith("CREATE UNIQUE") else ""
     _head, using, rest = definition.partition(" USING ")
     if not using:
         raise ValueError(f"cannot rebuild the index {definition!r}")
-    return f'CREATE {unique}INDEX "{name}" ON {NEXT_TABLE} USING {rest}'
+    return f'CREATE {unique}INDEX "{name}" ON "{table}" USING {rest}'
 
 
 def _pg_create_next(connection: Any) -> None:
@@ -522,9 +543,12 @@ def _pg_create_next(connection: Any) -> None:
         )
 
 
-def _pg_swap_next(cursor: Any, guard: dt.datetime, snapshot_date: dt.date | None) -> bool:
+def _pg_swap_next(
+    cursor: Any, guard: dt.datetime, snapshot_date: dt.date | None, snapshot_part: str | None
+) -> bool:
     """Rename the table built beside ``CustomerInsight`` into its place (inside the caller's
-    transaction); returns True when it also wrote the snapshot of ``snapshot_date``.
+    transaction); returns True when it also wrote the snapshot of ``snapshot_date`` (by
+    attaching ``snapshot_part`` when one was built, else by copying the rows).
 
     Readers keep reading the old table until the rename (a lock of milliseconds, at the end);
     writers (the orders' upkeep) wait from the moment the rows they changed meanwhile are
@@ -538,7 +562,10 @@ def _pg_swap_next(cursor: Any, guard: dt.datetime, snapshot_date: dt.date | None
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     objects = _pg_table_objects(cursor, table)
     wrote_snapshot = False
-    if snapshot_date is not None:
+    if snapshot_date is not None and snapshot_part is not None:
+        _pg_attach_snapshot_part(cursor, snapshot_date, snapshot_part)
+        wrote_snapshot = True
+    elif snapshot_date is not None:
         _pg_snapshot(cursor, snapshot_date, source=NEXT_TABLE)
         wrote_snapshot = True
     # From here on, no order changes the live rows until the commit.
@@ -686,16 +713,22 @@ def _builds_beside(vendor: str, staged: int) -> bool:
 
 
 def swap_rows(
-    connection: Any, guard: dt.datetime, staged: int, *, snapshot_date: dt.date | None = None
+    connection: Any,
+    guard: dt.datetime,
+    staged: int,
+    *,
+    snapshot_date: dt.date | None = None,
+    snapshot_part: str | None = None,
 ) -> bool:
     """Move the staged rows into ``CustomerInsight`` (inside the caller's transaction).
 
     Returns True when it also wrote the snapshot of ``snapshot_date`` (the PostgreSQL
-    rebuild writes it before it locks the live table); otherwise the caller writes it.
+    rebuild attaches ``snapshot_part``, or copies the rows before it locks the live table);
+    otherwise the caller writes it.
     """
     with connection.cursor() as cursor:
         if _builds_beside(connection.vendor, staged):
-            return _pg_swap_next(cursor, guard, snapshot_date)
+            return _pg_swap_next(cursor, guard, snapshot_date, snapshot_part)
         if staged >= REBUILD_MIN_ROWS:
             _rebuild(cursor, connection.vendor, guard)
         else:
@@ -763,10 +796,123 @@ def _pg_snapshot(
         cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition} NOT VALID')
 
 
-def _swap(connection: Any, run: RefreshRun, guard: dt.datetime, staged: int) -> None:
+#: Prefix of the tables that each hold one large refresh's snapshot on PostgreSQL (then
+#: ``d<YYYYMMDD>_r<run>``): built beside while the new insight table gets its indexes, and
+#: attached to the snapshot table as an inheritance child in the swap (ADR 9).
+SNAPSHOT_PART_PREFIX = f"{InsightSnapshot._meta.db_table}_d"
+
+
+def snapshot_part_name(run: RefreshRun) -> str:
+    """The name of the table that holds ``run``'s snapshot while it is built."""
+    assert run.as_of is not None
+    return f"{SNAPSHOT_PART_PREFIX}{run.as_of:%Y%m%d}_r{run.pk}"
+
+
+def _pg_snapshot_parts(cursor: Any, *, attached: bool) -> list[str]:
+    """Names of the snapshot part tables attached to the snapshot table, or of those left
+    unattached (by a failed or killed run)."""
+    table = InsightSnapshot._meta.db_table
+    pattern = SNAPSHOT_PART_PREFIX.replace("_", r"\_") + "%"
+    cursor.execute(
+        "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE %s "  # noqa: S608
+        f"AND {'' if attached else 'NOT '}EXISTS (SELECT 1 FROM pg_inherits i "
+        "WHERE i.inhrelid = c.oid AND i.inhparent = %s::regclass) ORDER BY c.relname",
+        [pattern, table],
+    )
+    return [name for (name,) in cursor.fetchall()]
+
+
+def _pg_build_snapshot_part(connection: Any, snapshot_date: dt.date, name: str) -> None:
+    """Copy the rows of the table built beside into the new table ``name`` with the snapshot
+    table's columns, checks, keys and indexes and a check that pins its date, outside any
+    transaction (run on a second connection while the insight indexes are built).
+
+    Writing a million snapshot rows into the live snapshot table inside the swap cost more
+    than a third of a 1M-customer refresh (its index upkeep and WAL); here they are written
+    beside, and the swap only attaches the finished table (:func:`_pg_attach_snapshot_part`).
+    Ids come from the snapshot table's own sequence, so they stay unique across the parts.
+    """
+    table = InsightSnapshot._meta.db_table
+    customers = Customer._meta.db_table
+    own = ", ".join(SNAPSHOT_COLUMNS)
+    with connection.cursor() as cursor:
+        for loose in _pg_snapshot_parts(cursor, attached=False):
+            cursor.execute(f'DROP TABLE "{loose}"')
+        objects = _pg_table_objects(cursor, table)
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [f'"{table}"'])
+        sequence = cursor.fetchone()[0]
+        cursor.execute(f'CREATE TABLE "{name}" (LIKE "{table}" INCLUDING CONSTRAINTS)')
+        cursor.execute(
+            f'INSERT INTO "{name}" (id, snapshot_date, customer_id, {own}, owner_id, '  # noqa: S608
+            f"team_id, region) SELECT nextval(%s), %s, i.customer_id, "
+            f"{', '.join('i.' + c for c in SNAPSHOT_COLUMNS)}, c.owner_id, c.team_id, "
+            f'c.province FROM {NEXT_TABLE} i JOIN "{customers}" c ON c.id = i.customer_id '
+            "WHERE c.deleted_at IS NULL ORDER BY i.customer_id",
+            [sequence, snapshot_date],
+        )
+        # A literal date (a date object's ISO text): DDL takes no parameters.
+        day = f"DATE '{snapshot_date.isoformat()}'"
+        statements = [
+            f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_day" CHECK (snapshot_date = {day})'
+        ]
+        if objects["primary"] is not None:
+            statements.append(
+                f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_pkey" {objects["primary"][1]}'
+            )
+        for i, (_constraint, definition) in enumerate(objects["unique"]):
+            statements.append(f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_u{i}" {definition}')
+        for i, (_index, definition) in enumerate(objects["indexes"]):
+            statements.append(_index_on(definition, f"{name}_{i}", name))
+        statements.append(f'ANALYZE "{name}"')
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def _pg_attach_snapshot_part(cursor: Any, snapshot_date: dt.date, name: str) -> None:
+    """Make the part ``name`` the snapshot of ``snapshot_date`` (inside the swap): earlier
+    rows of that date go (a whole earlier part is dropped), rows of customers deleted since
+    the part was built too, and the part becomes a child of the snapshot table, which every
+    query of the snapshot table then reads with it."""
+    table = InsightSnapshot._meta.db_table
+    customers = Customer._meta.db_table
+    stamp = f"{snapshot_date:%Y%m%d}_r"
+    for old in _pg_snapshot_parts(cursor, attached=True):
+        if old.startswith(SNAPSHOT_PART_PREFIX + stamp):
+            cursor.execute(f'DROP TABLE "{old}"')
+    cursor.execute(f'DELETE FROM "{table}" WHERE snapshot_date = %s', [snapshot_date])  # noqa: S608
+    cursor.execute(
+        f'DELETE FROM "{name}" s WHERE NOT EXISTS (SELECT 1 FROM "{customers}" c '  # noqa: S608
+        "WHERE c.id = s.customer_id AND c.deleted_at IS NULL)"
+    )
+    # The foreign keys only now: on the part being built they would have refused the
+    # deletion of a customer meanwhile. Its rows were checked by the statement above.
+    for i, (_key, definition) in enumerate(_foreign_keys(cursor, table)):
+        cursor.execute(f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_fk{i}" {definition} NOT VALID')
+    cursor.execute(f'ALTER TABLE "{name}" INHERIT "{table}"')
+
+
+def _pg_drop_unattached_part(connection: Any, run: RefreshRun) -> None:
+    """Drop ``run``'s snapshot part unless the swap attached it."""
+    if run.as_of is None or run.pk is None:
+        return
+    name = snapshot_part_name(run)
+    with connection.cursor() as cursor:
+        if name in _pg_snapshot_parts(cursor, attached=False):
+            cursor.execute(f'DROP TABLE "{name}"')
+
+
+def _swap(
+    connection: Any,
+    run: RefreshRun,
+    guard: dt.datetime,
+    staged: int,
+    snapshot_part: str | None = None,
+) -> None:
     """The one short transaction: swap the staged rows in and make this run the current one."""
     with transaction.atomic(using=connection.alias):
-        wrote_snapshot = swap_rows(connection, guard, staged, snapshot_date=run.as_of)
+        wrote_snapshot = swap_rows(
+            connection, guard, staged, snapshot_date=run.as_of, snapshot_part=snapshot_part
+        )
         if run.as_of is not None and not wrote_snapshot:
             write_snapshot(connection, run.as_of)
         if run.parameters.get("source"):  # orders kept outside the CRM: no share here
@@ -816,13 +962,15 @@ def _analyze(connection: Any, run: RefreshRun, *, rebuilt_beside: bool) -> None:
     RefreshRun.objects.filter(pk=run.pk).update(timings=run.timings)
 
 
-def _drop_stage(connection: Any) -> None:
+def _drop_stage(connection: Any, run: RefreshRun) -> None:
     try:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
             if connection.vendor == "postgresql":
-                cursor.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
-                cursor.execute(f"DROP TABLE IF EXISTS {NEXT_TABLE}")
+                for table in (RAW_TABLE, NEXT_TABLE, SHARE_TABLE):
+                    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        if connection.vendor == "postgresql":
+            _pg_drop_unattached_part(connection, run)
     except Exception:  # the connection may be gone; the table went with it
         logger.debug("could not drop the stage table", exc_info=True)
 
@@ -864,14 +1012,26 @@ def _write_postgresql(
     tracker: _Tracker,
     *,
     end_day: int,
+    share: _Beside | None = None,
 ) -> int:
     """The same rows as numeric columns through one binary ``COPY``; a large base goes into
-    a new table built beside the live one (keys and indexes added after the load), a small
-    one into the stage of the upsert. Returns the number of rows."""
+    a new table built beside the live one (with the share of customer that ``share`` has
+    computed meanwhile; keys and indexes added after the load, while the snapshot is built
+    beside them), a small one into the stage of the upsert. Returns the number of rows."""
     values, tables = _pg_stage_columns(summary, base_ids, predictions, scores, end_day=end_day)
     written = len(values["customer_id"])
     total = max(written, 1)
     beside = _builds_beside(connection.vendor, written)
+    timings = run.timings.setdefault(Stage.WRITE, {})
+    share_table = None
+    if beside and not run.parameters.get("source"):  # (see _swap for the other paths)
+        started = time.perf_counter()
+        if share is None:
+            _pg_build_share_table(connection, as_of=run.as_of or timezone.localdate())
+        else:
+            share.result()
+        timings["share_wait_seconds"] = round(time.perf_counter() - started, 3)
+        share_table = SHARE_TABLE
     if beside:
         _pg_create_next(connection)
     else:
@@ -885,23 +1045,99 @@ def _write_postgresql(
         target=NEXT_TABLE if beside else STAGE_TABLE,
         model_name=fit.name,
         between_blocks=lambda done: tracker.progress(0.4 * done / total),
+        share_table=share_table,
     )
-    timings = run.timings.setdefault(Stage.WRITE, {})
     timings["copy_seconds"] = round(time.perf_counter() - started, 3)
     tracker.progress(0.5, force=True)
     if beside:
         started = time.perf_counter()
-        if not run.parameters.get("source"):
-            # Into the new table before its indexes exist (see _swap for the other paths).
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    share_sql(NEXT_TABLE), list(year_bounds(run.as_of or timezone.localdate()))
-                )
-            timings["share_seconds"] = round(time.perf_counter() - started, 3)
-            started = time.perf_counter()
-        _pg_build_next(connection, lambda share: tracker.progress(0.5 + 0.3 * share))
+        build_indexes = partial(
+            _pg_build_next, connection, lambda share: tracker.progress(0.5 + 0.3 * share)
+        )
+        if run.as_of is None:
+            build_indexes()
+        else:
+            # The snapshot rows on a second connection, beside the index builds of this one.
+            _, timings["snapshot_part_seconds"] = _side_by_side(
+                connection, build_indexes, partial(_build_part, run=run)
+            )
         timings["index_seconds"] = round(time.perf_counter() - started, 3)
     return written
+
+
+class _Beside:
+    """``work(connection)`` started now in a thread, on a database connection of its own
+    (closed when done), and waited for with :meth:`result`. Inside a transaction it runs at
+    :meth:`result` on the caller's connection instead: another connection would not see what
+    the transaction wrote."""
+
+    def __init__(self, connection: Any, work: Callable[[Any], Any]) -> None:
+        self._connection = connection
+        self._work = work
+        self._pool: ThreadPoolExecutor | None = None
+        self._future: Future[Any] | None = None
+        if not connection.in_atomic_block:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="insight-beside")
+            self._future = self._pool.submit(self._run)
+
+    def _run(self) -> Any:
+        alias = self._connection.alias
+        try:
+            return self._work(connections[alias])
+        finally:
+            connections[alias].close()
+
+    def result(self) -> Any:
+        """What the work returned (waiting for it), or raise what it raised."""
+        if self._future is None:
+            return self._work(self._connection)
+        try:
+            return self._future.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Wait for the work, if it was started, whatever its outcome (on a failed run)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+def _side_by_side(
+    connection: Any, here: Callable[[], Any], beside: Callable[[Any], Any]
+) -> tuple[Any, Any]:
+    """``here()`` on ``connection`` while ``beside`` runs on a connection of its own
+    (:class:`_Beside`); their results."""
+    other = _Beside(connection, beside)
+    try:
+        mine = here()
+    finally:
+        theirs = other.result()
+    return mine, theirs
+
+
+#: Scratch table of the share of customer of every customer with a need (PostgreSQL, large
+#: bases): computed on a second connection while the models are fitted, then joined into the
+#: insight table built beside the live one.
+SHARE_TABLE = "guanxi_insight_share"
+
+
+def _pg_build_share_table(connection: Any, *, as_of: dt.date) -> None:
+    """(Re)create :data:`SHARE_TABLE` from :func:`~.share.share_values_sql` (unlogged: it
+    is rebuilt by every refresh and dropped after it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {SHARE_TABLE}")
+        cursor.execute(
+            f"CREATE UNLOGGED TABLE {SHARE_TABLE} AS {share_values_sql()}",
+            list(year_bounds(as_of)),
+        )
+
+
+def _build_part(connection: Any, *, run: RefreshRun) -> float:
+    """:func:`_pg_build_snapshot_part` for ``run``; returns the seconds it took."""
+    started = time.perf_counter()
+    assert run.as_of is not None
+    _pg_build_snapshot_part(connection, run.as_of, snapshot_part_name(run))
+    return round(time.perf_counter() - started, 3)
 
 
 def _import_fitting() -> None:
@@ -932,6 +1168,7 @@ def execute_refresh(
     connection = connections[using]
     end_day = (as_of - dt.date(1970, 1, 1)).days
     fit: scoring.FitResult | None = None
+    share: _Beside | None = None
     # Import the optimizers while the database computes the summary (a second or more).
     threading.Thread(target=_import_fitting, name="insight-imports", daemon=True).start()
     try:
@@ -947,6 +1184,9 @@ def execute_refresh(
             base_ids, credit = _customer_base(using)
         run.customers = len(base_ids)
         run.orders = int(summary.orders.sum()) if summary is not None else 0
+        if summary_source is None and _builds_beside(connection.vendor, len(base_ids)):
+            # The share of customer on a second connection while the models are fitted.
+            share = _Beside(connection, partial(_pg_build_share_table, as_of=as_of))
 
         with tracker.stage_of(Stage.FIT):
             if summary is None or not len(summary):
@@ -988,7 +1228,7 @@ def execute_refresh(
             if connection.vendor == "postgresql":
                 written = _write_postgresql(
                     connection, run, summary, base_ids, predictions, scores, fit, tracker,
-                    end_day=end_day,
+                    end_day=end_day, share=share,
                 )  # fmt: skip
             else:
                 staged = time.perf_counter()
@@ -1012,19 +1252,30 @@ def execute_refresh(
                     cursor.execute(
                         f"CREATE INDEX {STAGE_TABLE}_customer ON {STAGE_TABLE} (customer_id)"
                     )
-            _swap(connection, run, summary_started - TOUCH_GUARD, written)
+            part = (
+                snapshot_part_name(run)
+                if _builds_beside(connection.vendor, written) and run.as_of is not None
+                else None
+            )
+            _swap(connection, run, summary_started - TOUCH_GUARD, written, part)
             run.timings.setdefault(Stage.WRITE, {})["swap_seconds"] = round(
                 time.perf_counter() - swap_started, 3
             )
-            _drop_stage(connection)
+            if share is not None:  # (waited for already when the new table was built)
+                share.close()
+            _drop_stage(connection, run)
             _analyze(connection, run, rebuilt_beside=_builds_beside(connection.vendor, written))
     except RefreshCancelled:
-        _drop_stage(connection)
+        if share is not None:
+            share.close()
+        _drop_stage(connection, run)
         _keep_holdout(run, fit)
         _finish(run, RunStatus.CANCELLED, "")
     except Exception as exc:
         logger.exception("insight refresh %s failed", run.pk)
-        _drop_stage(connection)
+        if share is not None:
+            share.close()
+        _drop_stage(connection, run)
         _keep_holdout(run, fit)
         _finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
     run.refresh_from_db()

@@ -7,7 +7,8 @@ customer's business in the category comes here, the room that cross-selling and 
 can win (DOMAIN.md, section 3). Customers without a need have no share (null), not zero.
 
 The share is stored on the customer's insight row so that lists filter and sort on it and
-exports carry it. It is recomputed by the full refresh (inside its swap transaction), by the
+exports carry it. It is recomputed by the full refresh (inside its swap transaction, or on
+PostgreSQL for a large base while the models are fitted, joined into the new table), by the
 incremental upkeep when orders arrive, and when a customer's need changes
 (``core.hooks.customer_fields_changed``). A share above 1 means the need was underestimated;
 it is kept as computed so that the estimate can be corrected.
@@ -73,23 +74,42 @@ def update_share_of_customer(
 
 
 def share_sql(table: str, customer_ids: list[int] | None = None) -> str:
-    """``UPDATE`` of the share in ``table`` (``CustomerInsight`` or a table shaped like it,
-    e.g. the one a refresh builds beside it) for the customers with a need, or for the
-    given customers (who must have one); parameters: the window's start and end, then the
-    ids. Rows of other customers keep their share."""
-    orders, customers = Order._meta.db_table, Customer._meta.db_table
+    """``UPDATE`` of the share in ``table`` (``CustomerInsight`` or a table shaped like it)
+    for the customers with a need, or for the given customers (who must have one);
+    parameters: the window's start and end, then the ids. Rows of other customers keep
+    their share."""
+    customers = Customer._meta.db_table
     if customer_ids is None:
         only = f'SELECT id FROM "{customers}" WHERE category_need > 0'  # noqa: S608
     else:
         only = ", ".join(["%s"] * len(customer_ids))
+    return (
+        f'UPDATE "{table}" SET share_of_customer = (SELECT {_share_of("c")} '  # noqa: S608
+        f'FROM "{customers}" c WHERE c.id = "{table}".customer_id) WHERE customer_id IN ({only})'
+    )
+
+
+def share_values_sql() -> str:
+    """``customer_id, share`` of every customer with a need (parameters: the window's start
+    and end): what a refresh joins into the insight table it builds beside the live one."""
+    customers = Customer._meta.db_table
+    return (
+        f'SELECT c.id AS customer_id, {_share_of("c")} AS share FROM "{customers}" c '  # noqa: S608
+        "WHERE c.category_need > 0"
+    )
+
+
+def _share_of(customer: str) -> str:
+    """The share of the customer row aliased ``customer`` (parameters: the window's start
+    and end): its orders in the window, without reversed orders and their reversals, over
+    its need."""
+    orders = Order._meta.db_table
     # Both sides as floating point: SQLite divides two whole numbers as integers.
     return (
-        f'UPDATE "{table}" SET share_of_customer = (SELECT CAST(COALESCE((SELECT '  # noqa: S608
-        f'SUM(o.total_amount) FROM "{orders}" o WHERE o.customer_id = c.id AND '
-        "o.ordered_at >= %s AND o.ordered_at < %s "
+        f'CAST(COALESCE((SELECT SUM(o.total_amount) FROM "{orders}" o '  # noqa: S608
+        f"WHERE o.customer_id = {customer}.id AND o.ordered_at >= %s AND o.ordered_at < %s "
         f"AND o.id NOT IN ({reversed_order_ids_sql()})), 0) AS DOUBLE PRECISION) / "
-        f'CAST(c.category_need AS DOUBLE PRECISION) FROM "{customers}" c '
-        f'WHERE c.id = "{table}".customer_id) WHERE customer_id IN ({only})'
+        f"CAST({customer}.category_need AS DOUBLE PRECISION)"
     )
 
 

@@ -33,6 +33,12 @@ import datetime as dt
 
 mode, ready = sys.argv[1], sys.argv[2]
 as_of = dt.date(2024, 12, 29)
+
+def snapshots():
+    from guanxi.insights.models import InsightSnapshot
+    rows = InsightSnapshot.objects.filter(snapshot_date=as_of).order_by("customer_id")
+    return [[str(v) for v in row] for row in rows.values_list("customer_id", "ladder_stage", "clv")]
+
 if mode == "kill":
     call_command("migrate", verbosity=0)
     load_log(simulated(400, 364.0, seed=11))
@@ -40,10 +46,13 @@ if mode == "kill":
     rows = list(CustomerInsight.objects.order_by("pk").values_list("pk", "refresh_run_id", "clv", "ladder_stage"))
     with open(ready + ".before", "w") as handle:
         json.dump([[str(v) for v in row] for row in rows], handle)
-    def swap_then_hang(connection, run, guard, staged):
+    with open(ready + ".snapshots", "w") as handle:
+        json.dump(snapshots(), handle)
+    def swap_then_hang(connection, run, guard, staged, snapshot_part=None):
         from django.db import transaction
         with transaction.atomic():
-            refresh.swap_rows(connection, guard, staged)
+            # (on PostgreSQL the snapshot table built beside is attached here)
+            refresh.swap_rows(connection, guard, staged, snapshot_date=run.as_of, snapshot_part=snapshot_part)
             open(ready, "w").close()
             time.sleep(120)
 
@@ -55,7 +64,7 @@ else:
     rows = list(CustomerInsight.objects.order_by("pk").values_list("pk", "refresh_run_id", "clv", "ladder_stage"))
     from guanxi.insights.models import RefreshRun
     current = list(RefreshRun.objects.filter(is_current=True).values_list("pk", flat=True))
-    print(json.dumps({"rows": [[str(v) for v in row] for row in rows], "current": current}))
+    print(json.dumps({"rows": [[str(v) for v in row] for row in rows], "current": current, "snapshots": snapshots()}))
 """
 
 
@@ -118,5 +127,8 @@ def test_kill_9_during_the_swap_leaves_previous_results(tmp_path):
         assert data["rows"] == before
         assert len(before) == 400
         assert data["current"] == [int(before[0][1])]
+        # and so is the snapshot of that date (one row per customer)
+        assert data["snapshots"] == json.loads(Path(str(ready) + ".snapshots").read_text())
+        assert len(data["snapshots"]) == 400
     finally:
         _drop_database(env)
