@@ -21,8 +21,9 @@ def assignable_users(
     scope = scope_for(user, object_type, action)
     users = User.objects.filter(is_active=True)
     if scope is Scope.ALL:
-        allowed = Q()
-    elif scope is Scope.TEAM and getattr(user, "team_id", None):
+        # (Not Q() | Q(pk=current): an empty Q joined by OR is dropped, leaving current alone.)
+        return users.order_by("username")
+    if scope is Scope.TEAM and getattr(user, "team_id", None):
         allowed = Q(team_id=user.team_id) | Q(pk=user.pk)
     else:
         allowed = Q(pk=getattr(user, "pk", None))

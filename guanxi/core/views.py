@@ -284,14 +284,15 @@ class BulkAction:
     ``action`` is the role action each record needs (``change``): the rows are narrowed to
     the records the user may do it to before ``perform`` runs, and ``perform`` writes each
     record through the app's service, which checks again and logs the change.
-    ``form_class`` holds the action's input (the new owner, the tag).
+    ``form_class`` holds the action's input (the new owner, the tag); it is built with the
+    requesting user as ``user=`` (to offer only what that user may choose).
     """
 
     name: str
     label: str | Promise
     action: str
     perform: Callable[[Any, QuerySet[Any], dict[str, Any]], BulkOutcome]
-    form_class: type[forms.Form] | None = None
+    form_class: Callable[..., forms.Form] | None = None
 
 
 def list_key_of(view: type[ObjectListView]) -> str:
@@ -378,7 +379,11 @@ class ObjectListView(ObjectMixin, View):
                     "form": (
                         bulk_form
                         if bulk_form is not None and bulk_form.prefix == a.name
-                        else (a.form_class(prefix=a.name) if a.form_class else None)
+                        else (
+                            a.form_class(prefix=a.name, user=self.request.user)
+                            if a.form_class
+                            else None
+                        )
                     ),
                 }
                 for a in actions
@@ -571,7 +576,7 @@ class ObjectListView(ObjectMixin, View):
         form = None
         cleaned: dict[str, Any] = {}
         if action.form_class is not None:
-            form = action.form_class(request.POST, prefix=action.name)
+            form = action.form_class(request.POST, prefix=action.name, user=request.user)
             if not form.is_valid():
                 for errors in form.errors.values():
                     for message in errors:

@@ -20,22 +20,30 @@ from guanxi.core.permissions import Action
 from guanxi.core.views import BulkAction, BulkOutcome
 
 from . import services
+from .forms import assignable_owners
 from .models import Customer
 
 
 class AssignOwnerForm(forms.Form):
-    """The new owner of the selected customers (they move to the owner's team)."""
+    """The new owner of the selected customers, among the users the actor may make owner
+    (they move to the owner's team: :func:`services.customer_assign_owner`)."""
 
-    owner = forms.ModelChoiceField(
-        queryset=User.objects.filter(is_active=True).order_by("username"),
-        label=gettext_lazy("New owner"),
-    )
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), label=gettext_lazy("New owner"))
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["owner"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = assignable_owners(user, Action.CHANGE)
 
 
 class AddTagForm(forms.Form):
     """The tag to add to the selected customers (created when it does not exist yet)."""
 
     tag = forms.CharField(label=gettext_lazy("Tag"), max_length=50)
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
 
 
 def _bulk_each(
@@ -60,14 +68,9 @@ def bulk_assign_owner(user: Any, queryset: QuerySet[Customer], data: dict[str, A
     owner = data["owner"]
 
     def change(customer: Customer) -> bool:
-        values: dict[str, Any] = {"owner": owner}
-        if owner.team_id is not None:
-            values["team"] = owner.team
-        team_id = owner.team_id if owner.team_id is not None else customer.team_id
-        if customer.owner_id == owner.pk and customer.team_id == team_id:
-            return False
-        services.customer_update(actor=user, customer=customer, data=values)
-        return True
+        return (
+            services.customer_assign_owner(actor=user, customer=customer, owner=owner) is not None
+        )
 
     return _bulk_each(user, queryset, change)
 

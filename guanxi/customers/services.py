@@ -128,6 +128,20 @@ def customer_update(
     return customer
 
 
+def customer_assign_owner(*, actor: Any, customer: Customer, owner: Any) -> Customer | None:
+    """Hand ``customer`` to ``owner`` (the one rule of the 360 action and the bulk action):
+    the customer follows the owner into the owner's team, when the owner has one, so that the
+    owner's team-scoped colleagues see it. Returns the changed customer, or None when it
+    already had that owner and team."""
+    values: dict[str, Any] = {"owner": owner}
+    if owner.team_id is not None:
+        values["team"] = owner.team
+    team_id = owner.team_id if owner.team_id is not None else customer.team_id
+    if customer.owner_id == owner.pk and customer.team_id == team_id:
+        return None
+    return customer_update(actor=actor, customer=customer, data=values)
+
+
 def customer_set_consent(
     *,
     actor: Any,

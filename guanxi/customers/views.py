@@ -159,9 +159,11 @@ class CustomerOwnerView(QuickActionView):
         return _owner_form(self.request.user, customer, data)
 
     def perform(self, customer: Customer, form: CustomerOwnerForm) -> Customer:
-        return services.customer_update(
-            actor=self.request.user, customer=customer, data={"owner": form.cleaned_data["owner"]}
+        owner = form.cleaned_data["owner"]
+        changed = services.customer_assign_owner(
+            actor=self.request.user, customer=customer, owner=owner
         )
+        return changed or customer
 
     def extra_oob(self, customer: Customer) -> str:
         return render_to_string(

@@ -195,6 +195,22 @@ def test_a_manager_assigns_an_owner_to_the_team_customers_only(world: World) -> 
         ).exists()
 
 
+def test_the_bulk_owner_choices_are_the_users_the_actor_may_assign(world: World) -> None:
+    manager = world.users[Role.SALES_MANAGER]
+    page = _client(manager).get(reverse("customer_list"))
+    action = next(a for a in page.context["bulk_actions"] if a["name"] == "assign_owner")
+    offered = set(action["form"].fields["owner"].queryset)
+    assert _north_peer(world) in offered and _south_rep(world) not in offered
+    # and a user outside the manager's scope is refused as input, before any customer changes
+    before = dict(Customer.objects.values_list("pk", "owner"))
+    response = _bulk(
+        _client(manager), "assign_owner", all_matching=True,
+        **{"assign_owner-owner": _south_rep(world).pk},
+    )  # fmt: skip
+    assert "Select a valid choice" in response.text
+    assert dict(Customer.objects.values_list("pk", "owner")) == before
+
+
 def test_assign_owner_respects_the_filter(world: World) -> None:
     admin = world.users[Role.ADMINISTRATOR]
     other = world.records["other"].customer

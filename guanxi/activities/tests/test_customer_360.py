@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from guanxi.accounts.models import User
 from guanxi.activities import services
 from guanxi.activities.models import Interaction, Note, Task
 from guanxi.core.models import ChangeRecord
@@ -271,6 +272,26 @@ def test_change_owner_is_refused_to_roles_that_may_not_change_the_customer(clien
     assert response.status_code == 403
     own.refresh_from_db()
     assert own.owner == user  # unchanged (the world made the user its owner)
+
+
+def test_a_customer_handed_to_an_owner_follows_the_owners_team(client, world):
+    # the same rule as the list's bulk action (customers.services.customer_assign_owner)
+    admin = world.users["administrator"]
+    customer = world.records["other"].customer
+    assert customer.team != world.north
+    client.force_login(admin)
+    # (an administrator is offered every active user, not only the present owner)
+    page = client.get(reverse("customer_detail", args=[customer.pk]))
+    action = next(a for a in page.context["quick_actions"] if a["name"] == "owner")
+    assert set(action["form"].fields["owner"].queryset) == set(User.objects.filter(is_active=True))
+    response = client.post(
+        reverse("customer_owner", args=[customer.pk]), {"owner": world.north_peer.pk}, **HTMX
+    )
+    assert response.status_code == 200 and "HX-Retarget" not in response
+    customer.refresh_from_db()
+    assert (customer.owner, customer.team) == (world.north_peer, world.north)
+    entry = ChangeRecord.objects.for_object(customer).get(action="update")
+    assert set(entry.changes) >= {"owner", "team"}
 
 
 def test_a_rep_may_only_keep_the_customer(client, world):
