@@ -109,7 +109,11 @@ def copy_in(
     return n
 
 
-def create_table_sql(table: str, columns: Sequence[tuple[str, str]]) -> str:
-    """``CREATE TEMPORARY TABLE`` for the columns of :func:`copy_in`."""
+def create_table_sql(
+    table: str, columns: Sequence[tuple[str, str]], *, temporary: bool = True
+) -> str:
+    """``CREATE TEMPORARY TABLE`` for the columns of :func:`copy_in` (``UNLOGGED`` instead
+    when other connections must read it too)."""
     body = ", ".join(f'"{name}" {SQL_TYPES[kind]} NOT NULL' for name, kind in columns)
-    return f'CREATE TEMPORARY TABLE "{table}" ({body})'
+    kind = "TEMPORARY" if temporary else "UNLOGGED"
+    return f'CREATE {kind} TABLE "{table}" ({body})'

@@ -462,25 +462,39 @@ def _pg_write(
     into ``target`` (the stage of the upsert, or the table built beside the live one), with
     the share of customer from ``share_table`` when given."""
     customers = Customer._meta.db_table
+    # Into the table built beside, in two halves on two connections (the other one must see
+    # the stage, so it is a plain unlogged table then).
+    halves = target == NEXT_TABLE and len(values["customer_id"]) > 1
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
-        cursor.execute(bulk.create_table_sql(RAW_TABLE, _RAW_COLUMNS))
+        cursor.execute(bulk.create_table_sql(RAW_TABLE, _RAW_COLUMNS, temporary=not halves))
     bulk.copy_in(connection, RAW_TABLE, _RAW_COLUMNS, values, between_blocks=between_blocks)
     select, names = _pg_select_sql(tables)
     given = {"as_of": run.as_of, "run": run.pk, "model": model_name}
     params = [given[p] if isinstance(p, str) else p for p in names]
-    columns, source, only = ", ".join(COLUMNS), f"{RAW_TABLE} r", ""
+    columns, source, only = ", ".join(COLUMNS), f"{RAW_TABLE} r", " WHERE TRUE"
     if share_table is not None:
         columns += ", share_of_customer"
         select += ", s.share"
         source += f" LEFT JOIN {share_table} s ON s.customer_id = r.customer_id"
     if target == NEXT_TABLE:  # the rows are final: customers deleted meanwhile stay out
         only = f' WHERE r.customer_id IN (SELECT id FROM "{customers}")'  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {target} ({columns}) SELECT {select} FROM {source}{only}",  # noqa: S608
-            params,
+    insert = f"INSERT INTO {target} ({columns}) SELECT {select} FROM {source}{only}"  # noqa: S608
+
+    def rows(connection: Any, part: str = "", bound: list[int] | None = None) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(insert + part, [*params, *(bound or [])])
+
+    if halves:
+        middle = int(values["customer_id"][len(values["customer_id"]) // 2])
+        _side_by_side(
+            connection,
+            partial(rows, connection, " AND r.customer_id < %s", [middle]),
+            partial(rows, part=" AND r.customer_id >= %s", bound=[middle]),
         )
+    else:
+        rows(connection)
+    with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {RAW_TABLE}")
 
 
@@ -852,13 +866,10 @@ def _pg_build_snapshot_part(connection: Any, snapshot_date: dt.date, name: str) 
         )
         # A literal date (a date object's ISO text): DDL takes no parameters.
         day = f"DATE '{snapshot_date.isoformat()}'"
+        # No primary key: ids come from the sequence, and nothing looks a snapshot up by id.
         statements = [
             f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_day" CHECK (snapshot_date = {day})'
         ]
-        if objects["primary"] is not None:
-            statements.append(
-                f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_pkey" {objects["primary"][1]}'
-            )
         for i, (_constraint, definition) in enumerate(objects["unique"]):
             statements.append(f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_u{i}" {definition}')
         for i, (_index, definition) in enumerate(objects["indexes"]):
@@ -944,9 +955,11 @@ def _analyze(connection: Any, run: RefreshRun, *, rebuilt_beside: bool) -> None:
     number of rows per index (``analysis_limit``) so the cost stays flat with the base.
     A failure here leaves the refresh succeeded: statistics are an optimisation.
     """
-    tables = [InsightSnapshot._meta.db_table]
-    if not rebuilt_beside:
-        tables.insert(0, CustomerInsight._meta.db_table)
+    # Built beside (PostgreSQL), the new insight table and the snapshot part were analysed
+    # before the swap; the planner reads a part's own statistics for its date.
+    tables = (
+        [] if rebuilt_beside else [CustomerInsight._meta.db_table, InsightSnapshot._meta.db_table]
+    )
     started = time.perf_counter()
     try:
         with connection.cursor() as cursor:
@@ -1174,14 +1187,26 @@ def execute_refresh(
     try:
         summary_started = timezone.now()
         with tracker.stage_of(Stage.SUMMARY):
-            if summary_source is None:
-                summary = fetch_summary(
-                    period=params.period, as_of=as_of, holdout=params.holdout, using=using
-                )
-            else:
-                summary = summary_source(params, as_of)
-                run.parameters["source"] = summary_source.describe()
-            base_ids, credit = _customer_base(using)
+            # On PostgreSQL the customer base is read on another connection meanwhile (not on
+            # SQLite: its summary forks, which must not happen while a thread is in SQLite).
+            base = (
+                _Beside(connection, lambda other: _customer_base(other.alias))
+                if connection.vendor == "postgresql"
+                else None
+            )
+            try:
+                if summary_source is None:
+                    summary = fetch_summary(
+                        period=params.period, as_of=as_of, holdout=params.holdout, using=using
+                    )
+                else:
+                    summary = summary_source(params, as_of)
+                    run.parameters["source"] = summary_source.describe()
+            except BaseException:
+                if base is not None:
+                    base.close()
+                raise
+            base_ids, credit = base.result() if base is not None else _customer_base(using)
         run.customers = len(base_ids)
         run.orders = int(summary.orders.sum()) if summary is not None else 0
         if summary_source is None and _builds_beside(connection.vendor, len(base_ids)):
