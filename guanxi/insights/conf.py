@@ -15,8 +15,9 @@ setting                           default  meaning
 ``GUANXI_INSIGHTS_BATCH_SIZE``    100000   customers scored and written per batch
 ``GUANXI_INSIGHTS_NIGHTLY_AT``    02:00    local time of the nightly refresh (worker --schedule)
 ``GUANXI_INSIGHTS_COST_TO_KEEP``  0        yearly cost of a relationship (0: not used)
-``GUANXI_INSIGHTS_SUMMARY_WORKERS`` 2      PostgreSQL connections the summary of a large base
-                                           (200,000 customers or more) is split over
+``GUANXI_INSIGHTS_SUMMARY_WORKERS`` 2      parts the summary of a large base (200,000
+                                           customers or more) is split over: connections in
+                                           threads on PostgreSQL, forked processes on SQLite
 ================================  =======  ====================================================
 
 Model time is measured in weeks (as in Fader, Hardie & Lee's CDNOW analyses); the yearly
