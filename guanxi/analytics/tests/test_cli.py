@@ -115,22 +115,24 @@ def test_score_refuses_to_value_customers_without_a_spend_column(tmp_path):
 
 
 def test_score_fits_spend_with_the_row_weights(tmp_path, capsys):
-    # given the same three customers once as weighted rows and once row by row
-    weighted = tmp_path / "weighted.csv"
+    # given 60 CDNOW customers with repeat purchases and one without, once as weighted rows
+    # (weights 1-3) and once row by row (a fit that converges: a handful of made-up rows
+    # left the Gamma-Gamma spend model on a ridge, where two runs stop at different points)
+    cdnow = list(csv.DictReader((HERE / "cdnow_summary.csv").open()))
+    chosen = [row for row in cdnow if float(row["x"]) > 0][:60]
+    rows = [(f"{r['x']},{r['t_x']},{r['T']},{r['zbar']}", 1 + i % 3) for i, r in enumerate(chosen)]
+    rows.append(("0,0,38.86,0", 2))
+    weighted, expanded = tmp_path / "weighted.csv", tmp_path / "expanded.csv"
     weighted.write_text(
-        "frequency,recency,T,monetary_value,n\n"
-        "2,30,39,20.0,3\n1,10,39,35.0,1\n0,0,39,0,2\n4,38,39,12.5,2\n3,20,39,50.0,1\n"
+        "frequency,recency,T,monetary_value,n\n" + "".join(f"{r},{n}\n" for r, n in rows)
     )
-    expanded = tmp_path / "expanded.csv"
-    rows = [line.rsplit(",", 1) for line in weighted.read_text().splitlines()[1:]]
     expanded.write_text(
-        "frequency,recency,T,monetary_value\n"
-        + "".join(f"{row}\n" * int(count) for row, count in rows)
+        "frequency,recency,T,monetary_value\n" + "".join(f"{r}\n" * n for r, n in rows)
     )
     out_w, out_e = tmp_path / "w.csv", tmp_path / "e.csv"
     base = ["score", "--horizon", "10"]
     assert main([*base, "--input", str(weighted), "--weights", "n", "--output", str(out_w)]) == 0
-    assert "standing for 9 customers" in capsys.readouterr().out
+    assert f"standing for {sum(n for _r, n in rows)} customers" in capsys.readouterr().out
     assert main([*base, "--input", str(expanded), "--output", str(out_e)]) == 0
     spend_w = {r["monetary_value"]: r["expected_spend"] for r in csv.DictReader(out_w.open())}
     spend_e = {r["monetary_value"]: r["expected_spend"] for r in csv.DictReader(out_e.open())}
