@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from guanxi.analytics import rules
 from guanxi.analytics.btyd import MODELS
 from guanxi.core.permissions import Role, role_of
+from guanxi.customers.models import Customer
 
 from . import scoring
 from .choices import ChurnRisk, RunStatus, RunTrigger
@@ -294,8 +295,32 @@ def insight_apply_orders_bulk(*, customer_ids: Iterable[int], as_of: dt.date | N
             period=params.period, as_of=as_of, holdout=params.holdout, customer_ids=block
         )
         written += _upsert_upkeep(block, summary, model, as_of=as_of, end_day=end_day)
-        update_share_of_customer(as_of=as_of, customer_ids=block)
+        shared = _share_candidates(block)
+        if shared:
+            update_share_of_customer(as_of=as_of, customer_ids=shared)
     return written
+
+
+def _share_candidates(block: list[int]) -> list[int]:
+    """The customers of ``block`` whose stored share :func:`update_share_of_customer` may
+    change: those with a category need (their share is recomputed) and those still holding
+    a share (it is nulled). Usually none: most customers have no need recorded, so a large
+    import skips the share queries (and their 10,000-id ``IN`` lists) altogether."""
+    from django.db import connection
+
+    insight_t, customer_t = CustomerInsight._meta.db_table, Customer._meta.db_table
+    params: list[Any] = list(block)
+    only = f"IN ({', '.join(['%s'] * len(block))})"
+    if connection.vendor == "postgresql":
+        only, params = "= ANY(%s)", [block]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT i.customer_id FROM {insight_t} i JOIN {customer_t} c "  # noqa: S608
+            f"ON c.id = i.customer_id WHERE i.customer_id {only} "
+            "AND (c.category_need > 0 OR i.share_of_customer IS NOT NULL)",
+            params,
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _upsert_upkeep(

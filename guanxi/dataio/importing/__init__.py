@@ -18,8 +18,11 @@ back at the end of a dry run, or when any row was rejected); those runs are not 
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,6 +168,35 @@ class _Rollback(Exception):
     pass
 
 
+_gc_lock = threading.Lock()
+#: Runs of this process under way, and whether the collector was enabled before the first.
+_gc_pause = {"runs": 0, "was_enabled": True}
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a run reads and writes its batches.
+
+    A batch holds ~100,000 rows as lists and tuples, and the collector would walk them
+    again every few hundred allocations (measured: 1.6 s of the 2.7 s spent reading and
+    cutting a 1,000,000-line file into batches). The rows form no cycles and are freed by
+    reference counting; the few cycles made meanwhile are collected once the last run of
+    the process (threads of one web process) ends and the collector is enabled again.
+    """
+    with _gc_lock:
+        if _gc_pause["runs"] == 0:
+            _gc_pause["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _gc_pause["runs"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pause["runs"] -= 1
+            if _gc_pause["runs"] == 0 and _gc_pause["was_enabled"]:
+                gc.enable()
+
+
 def run_import(
     path: str | Path,
     kind: str,
@@ -231,7 +263,11 @@ def run_import(
         importer = IMPORTERS[kind](
             actor=actor, mapping=mapping, encoding=table.encoding, chunk_size=chunk_size
         )
-        with change_context(request_id=run.request_id, source="import"):
+        with (
+            change_context(request_id=run.request_id, source="import"),
+            _gc_paused(),
+            importer.session(),
+        ):
             if dry_run or all_or_nothing:
                 _run_in_one_transaction(run, importer, table, dry_run, progress, path)
             else:

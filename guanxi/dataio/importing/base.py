@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,10 @@ class Importer:
     def process(self, batch: Batch) -> BatchOutcome:
         """Validate and write one batch inside the caller's transaction."""
         raise NotImplementedError
+
+    def session(self) -> AbstractContextManager[Any]:
+        """Context around all of a run's transactions (a service's connection settings)."""
+        return nullcontext()
 
     def finish(self, run: Any) -> None:
         """Work left for the end of the run (after the last batch), in its final transaction."""

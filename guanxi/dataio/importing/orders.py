@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
@@ -34,6 +35,7 @@ from guanxi.sales.models import Order
 from guanxi.sales.services import (
     StagedLine,
     StagedOrder,
+    order_import_session,
     order_import_staged,
 )
 
@@ -110,6 +112,32 @@ def _day_offset(day: str) -> str | None:
     return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
+def _rounds(
+    orders: list[StagedOrder], lines: list[StagedLine]
+) -> Iterator[tuple[list[StagedOrder], list[StagedLine]]]:
+    """The chunk's staged orders in rounds in which each order number appears once.
+
+    An order number that comes again further down the chunk (its rows not following each
+    other) goes to a later round, which finds the order the earlier round recorded and
+    compares with it, as a later file would: unchanged when identical, rejected otherwise.
+    Almost every chunk is one round.
+    """
+    if len({order[1] for order in orders}) == len(orders):
+        if orders:
+            yield orders, lines
+        return
+    rounds: list[list[StagedOrder]] = []
+    occurrences: dict[str, int] = {}
+    for order in sorted(orders):
+        n = occurrences[order[1]] = occurrences.get(order[1], -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(order)
+    for part in rounds:
+        seqs = {order[0] for order in part}
+        yield part, [line for line in lines if line[0] in seqs]
+
+
 class OrderImporter(Importer):
     """Groups order lines into orders and writes them with :func:`order_import_staged`."""
 
@@ -164,6 +192,10 @@ class OrderImporter(Importer):
     def rows_of(self, batch: Batch) -> list[Row]:
         return list(batch)
 
+    def session(self) -> AbstractContextManager[Any]:
+        """The order service's import session (see :func:`order_import_session`)."""
+        return order_import_session()
+
     def finish(self, run: Any) -> None:
         """Tell the ``orders_changed`` hook, once, the customers whose orders the run created.
 
@@ -214,22 +246,16 @@ class OrderImporter(Importer):
         rows: list[Row] = batch
         fast_orders, fast_lines, fast = self._plain_orders(rows)
         slow_orders, slow_lines, staged = self._validate(fast.pop(-1), outcome)
-        if not fast_orders and not slow_orders:
-            return outcome
-        result = order_import_staged(
-            actor=self.actor,
-            orders=fast_orders + slow_orders,
-            lines=fast_lines + slow_lines,
-            upkeep=False,
-        )
-        self.customers.update(result.customers)
-        outcome.count("created", result.created_lines)
-        outcome.count("unchanged", result.unchanged_lines)
-        for seq, answer in result.rejected.items():
-            if seq in staged:
-                self._reject_answer(outcome, *staged[seq], answer)
-            else:
-                self._reject_answer(outcome, *self._fast_info(rows, fast[seq]), answer)
+        for orders, lines in _rounds(fast_orders + slow_orders, fast_lines + slow_lines):
+            result = order_import_staged(actor=self.actor, orders=orders, lines=lines, upkeep=False)
+            self.customers.update(result.customers)
+            outcome.count("created", result.created_lines)
+            outcome.count("unchanged", result.unchanged_lines)
+            for seq, answer in result.rejected.items():
+                if seq in staged:
+                    self._reject_answer(outcome, *staged[seq], answer)
+                else:
+                    self._reject_answer(outcome, *self._fast_info(rows, fast[seq]), answer)
         return outcome
 
     def _plain_orders(

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.db.models import Sum
 
 from guanxi.activities.models import Interaction
@@ -162,6 +163,58 @@ def test_an_order_recorded_with_other_lines_is_rejected_not_changed(world, tmp_p
     assert run.rejected == 1
     assert "record a reversal" in run.errors.get().message
     assert Order.objects.get(external_id="Z-1").total_amount == Decimal("5")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_outside_a_transaction_leaves_the_foreign_key_checks_on(world, tmp_path):
+    # given a run that commits its own batches (the order service checks the references
+    # of its writes set-based and turns the per-row checks off meanwhile)
+    admin = world.users["administrator"]
+    customer = world.records["other"].customer
+    path = write_csv(
+        tmp_path / "o.csv",
+        [["order", "customer", "date", "sku", "amount"], ["F-1", customer.external_id,
+         "2024-01-01", "SKU-1", "5"]],
+    )  # fmt: skip
+    Product.objects.get_or_create(sku="SKU-1", defaults={"name": "Widget", "list_price": 5})
+    # when it runs
+    run = run_import(path, "orders", actor=admin)
+    # then the order refers to its customer, product and recorder
+    assert run.created == 1
+    order = Order.objects.get(external_id="F-1")
+    assert (order.customer_id, order.created_by_id) == (customer.pk, admin.pk)
+    assert order.lines.get().product_id == Product.objects.get(sku="SKU-1").pk
+    # and the connection checks foreign keys row by row again
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA foreign_keys")
+            assert cursor.fetchone()[0] == 1
+        else:
+            cursor.execute("SHOW session_replication_role")
+            assert cursor.fetchone()[0] == "origin"
+
+
+def test_an_order_number_repeated_further_down_is_compared_with_the_first(world, tmp_path):
+    # given a file where order Y-1 comes again after another order: once the same, once not
+    admin = world.users["administrator"]
+    customer = world.records["other"].customer.external_id
+    header = ["order", "customer", "date", "line", "amount"]
+    path = write_csv(
+        tmp_path / "o.csv",
+        [header, ["Y-1", customer, "2024-01-01", "1", "5"],
+         ["Y-2", customer, "2024-01-02", "1", "7"],
+         ["Y-1", customer, "2024-01-01", "1", "5"],
+         ["Y-3", customer, "2024-01-03", "1", "9"],
+         ["Y-1", customer, "2024-01-01", "1", "6"]],
+    )  # fmt: skip
+    # when it is imported
+    run = run_import(path, "orders", actor=admin)
+    # then the first Y-1 is recorded, its copy is unchanged, the other version refused
+    assert (run.rows_read, run.created, run.unchanged, run.rejected) == (5, 3, 1, 1)
+    assert accounted(run)
+    assert run.errors.get().row == 6
+    assert Order.objects.get(external_id="Y-1").total_amount == Decimal("5")
+    assert Order.objects.get(external_id="Y-1").lines.count() == 1
 
 
 def test_orders_of_customers_outside_a_reps_scope_are_refused(world, tmp_path):
