@@ -78,11 +78,14 @@ class Order(models.Model):
     scope_team_fields = ("customer__team",)
 
     external_id = models.CharField(_("external id"), max_length=100, unique=True)
+    # Not indexed alone: order_customer_summary (customer, ordered_at, total_amount) serves
+    # every lookup by customer, and a second index would cost every order written.
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("customer"),
         on_delete=models.PROTECT,
         related_name="orders",
+        db_index=False,
     )
     ordered_at = models.DateTimeField(_("ordered at"), default=timezone.now)
     channel = models.CharField(
@@ -145,7 +148,8 @@ class Order(models.Model):
 class OrderLine(models.Model):
     """One product line of an order: quantity x unit price = amount (Decimal, order currency)."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # Not indexed alone: unique_order_line (order, line_number) serves lookups by order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_number = models.PositiveIntegerField(_("line"))
     product = models.ForeignKey(
         Product,
