@@ -56,7 +56,7 @@ from .share import (
     update_share_of_customer,
     year_bounds,
 )
-from .summary import DatabaseSummary, fetch_summary
+from .summary import IMPORT_THREAD, DatabaseSummary, fetch_summary
 
 logger = logging.getLogger(__name__)
 
@@ -1183,7 +1183,7 @@ def execute_refresh(
     fit: scoring.FitResult | None = None
     share: _Beside | None = None
     # Import the optimizers while the database computes the summary (a second or more).
-    threading.Thread(target=_import_fitting, name="insight-imports", daemon=True).start()
+    threading.Thread(target=_import_fitting, name=IMPORT_THREAD, daemon=True).start()
     try:
         summary_started = timezone.now()
         with tracker.stage_of(Stage.SUMMARY):

@@ -30,10 +30,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import pickle
+import threading
 import traceback
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
@@ -419,9 +421,9 @@ def _customer_ranges(using: str) -> list[tuple[int, int]]:
     if connection.vendor not in PARALLEL_VENDORS:
         return []
     if connection.vendor in PROCESS_VENDORS and (
-        connection.in_atomic_block or not hasattr(os, "fork")
+        connection.in_atomic_block or not hasattr(os, "fork") or not fork_is_safe()
     ):
-        # A forked process reads committed rows only; without fork, one query.
+        # A forked process reads committed rows only; without a safe fork, one query.
         return []
     orders = Order.objects.using(using)
     # Two queries: SQLite answers a lone MIN or MAX from the index, not both at once.
@@ -446,6 +448,35 @@ def _own_connection(work: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return run
 
 
+#: The name of the refresh's thread that imports the optimizers while the summary runs
+#: (:func:`guanxi.insights.refresh.execute_refresh`); it never enters SQLite.
+IMPORT_THREAD = "insight-imports"
+#: The name of ``guanxi worker --schedule``'s scheduler thread, which uses the database only
+#: inside :func:`fork_excluded`.
+SCHEDULER_THREAD = "insight-scheduler"
+#: Threads that may be alive when the summary forks.
+FORK_SAFE_THREADS = frozenset({IMPORT_THREAD, SCHEDULER_THREAD})
+_FORK_LOCK = threading.Lock()
+
+
+def fork_is_safe() -> bool:
+    """Whether no other thread can hold a lock that a forked child would need: only the
+    caller and :data:`FORK_SAFE_THREADS` are alive. A child inherits every lock in the state
+    it had at the fork, held by threads that do not exist in the child: a web server's
+    request threads inside SQLite at that moment would leave the child waiting forever for
+    SQLite's own mutexes. Otherwise the summary runs as one query."""
+    current = threading.current_thread()
+    return all(t is current or t.name in FORK_SAFE_THREADS for t in threading.enumerate())
+
+
+@contextmanager
+def fork_excluded() -> Iterator[None]:
+    """Hold while a thread of :data:`FORK_SAFE_THREADS` uses the database: no summary forks
+    meanwhile (and none of its children copies a lock that thread holds)."""
+    with _FORK_LOCK:
+        yield
+
+
 #: Connections inherited by a forked summary process: the parent's, never used or closed
 #: there (closing would end SQLite's hold on the parent's files; see :func:`_in_processes`).
 _INHERITED: list[Any] = []
@@ -467,7 +498,11 @@ def _fork(work: Callable[[Any], Any], argument: Any) -> Callable[[], Any]:
     """Start ``work(argument)`` in a forked child; returns the function that waits for it
     and returns its result (or raises with the child's traceback)."""
     read, write = os.pipe()
-    pid = os.fork()
+    _FORK_LOCK.acquire()  # never while a scheduler is inside the database
+    try:
+        pid = os.fork()
+    finally:
+        _FORK_LOCK.release()  # in the parent and in the child
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         code = 1
         try:

@@ -28,6 +28,8 @@ def test_the_parallel_summary_equals_the_single_query(monkeypatch, tmp_path):
     # when the base counts as large and the summary runs on three connections
     monkeypatch.setattr(summary, "PARALLEL_MIN_CUSTOMERS", 0)
     monkeypatch.setattr(summary, "summary_workers", lambda: 3)
+    # (the test runner's own threads never enter SQLite)
+    monkeypatch.setattr(summary, "fork_is_safe", lambda: True)
     seen = tmp_path / "workers"
     original = summary._summary_rows
 
@@ -52,6 +54,63 @@ def test_the_parallel_summary_equals_the_single_query(monkeypatch, tmp_path):
     assert np.all(np.diff(parts.customer) > 0)
     _same(one, parts)
     assert (one.orders > one.periods).any()  # the first-period query was exercised
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_does_not_fork_while_another_thread_runs(monkeypatch):
+    # given a large base on SQLite and a thread of someone else's alive (a scheduler, a
+    # request), which might hold SQLite's locks at the moment of a fork
+    load_log(simulated(50, 364.0, seed=2))
+    monkeypatch.setattr(summary, "PARALLEL_MIN_CUSTOMERS", 0)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="scheduler")
+    other.start()
+    try:
+        # then forking is not safe, and SQLite keeps one query
+        assert not summary.fork_is_safe()
+        if connection.vendor == "sqlite":
+            assert summary._customer_ranges("default") == []
+    finally:
+        stop.set()
+        other.join()
+    # while the refresh's own import thread changes nothing
+    alone = summary.fork_is_safe()
+    stop = threading.Event()
+    imports = threading.Thread(target=stop.wait, name=summary.IMPORT_THREAD)
+    imports.start()
+    try:
+        assert summary.fork_is_safe() == alone
+    finally:
+        stop.set()
+        imports.join()
+
+
+def test_no_fork_while_the_scheduler_is_in_the_database():
+    if not hasattr(os, "fork"):
+        pytest.skip("needs fork")
+    # given the scheduler thread inside the database (holding fork_excluded)
+    inside, leave = threading.Event(), threading.Event()
+
+    def scheduler() -> None:
+        with summary.fork_excluded():
+            inside.set()
+            leave.wait()
+
+    thread = threading.Thread(target=scheduler, name=summary.SCHEDULER_THREAD)
+    thread.start()
+    inside.wait()
+    results: list[list[str]] = []
+    parts = threading.Thread(target=lambda: results.append(summary._in_processes(str, [1, 2])))
+    try:
+        # when a summary wants to fork, then it waits until the scheduler is out
+        parts.start()
+        parts.join(0.5)
+        assert parts.is_alive() and not results
+    finally:
+        leave.set()
+        thread.join()
+    parts.join()
+    assert results == [["1", "2"]]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.insights.conf import nightly_at
+from guanxi.insights.summary import SCHEDULER_THREAD, fork_excluded
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +55,11 @@ def _schedule_loop(stop: threading.Event) -> None:
             stop.wait(min(60.0, max((due - timezone.now()).total_seconds(), 0.1)))
         if stop.is_set():
             break
-        close_old_connections()
-        run = enqueue_nightly()
+        with fork_excluded():  # a refresh's summary must not fork while we are in SQLite
+            close_old_connections()
+            run = enqueue_nightly()
+            close_old_connections()
         logger.info("nightly insight refresh queued: run %s", run)
-        close_old_connections()
 
 
 class Command(BaseCommand):
@@ -79,7 +81,9 @@ class Command(BaseCommand):
         if options["schedule"]:
             due = next_nightly(timezone.now())
             self.stdout.write(_("Nightly insight refresh scheduled for %(at)s.") % {"at": due})
-            threading.Thread(target=_schedule_loop, args=(stop,), daemon=True).start()
+            threading.Thread(
+                target=_schedule_loop, args=(stop,), name=SCHEDULER_THREAD, daemon=True
+            ).start()
         try:
             worker_options: dict[str, Any] = {"interval": options["interval"], "reload": False}
             if options["batch"]:
