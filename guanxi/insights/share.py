@@ -17,10 +17,8 @@ it is kept as computed so that the estimate can be corrected.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
@@ -28,7 +26,7 @@ from guanxi.customers.models import Customer
 from guanxi.sales.models import Order
 
 from .models import CustomerInsight
-from .summary import reversed_order_ids_sql
+from .summary import local_midnight, reversed_order_ids_sql
 
 #: Days of orders a share counts: the 12 months up to and including the as-of day.
 WINDOW_DAYS = 365
@@ -36,11 +34,8 @@ WINDOW_DAYS = 365
 
 def year_bounds(as_of: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The window's start (inclusive) and end (exclusive) as aware local midnights."""
-    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     first = as_of - dt.timedelta(days=WINDOW_DAYS - 1)
-    start = dt.datetime.combine(first, dt.time(0), tzinfo=zone)
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-    return start, end
+    return local_midnight(first), local_midnight(as_of + dt.timedelta(days=1))
 
 
 def update_share_of_customer(

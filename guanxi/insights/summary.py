@@ -103,6 +103,19 @@ def utc_offset_seconds(as_of: dt.date) -> int:
     return int(offset.total_seconds()) if offset else 0
 
 
+def local_midnight(day: dt.date) -> dt.datetime:
+    """The aware local midnight (``TIME_ZONE``) at which ``day`` begins; the one place where
+    an as-of date becomes a moment (the summary counts orders before the midnight after it,
+    the share of customer a year of days up to it)."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
+
+
+def calibration_end_of(end: int, first_period: int, holdout: float) -> int:
+    """The last period of the calibration part: ``holdout`` of the span from the first
+    period to ``end`` is held out at its end."""
+    return end - round((end - first_period) * holdout)
+
+
 def period_of_day(day: int, period: str) -> int:
     """Period number of a day number (ISO weeks start on Monday; 1970-01-01 was a Thursday)."""
     return (day + 3) // 7 if period == "W" else day
@@ -343,9 +356,8 @@ def fetch_summary(
     first_day = min(local_day(first_moment, offset), end_day)
     end = period_of_day(end_day, period)
     first_period = period_of_day(first_day, period)
-    calibration_end = end - round((end - first_period) * holdout)
-    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    end_utc = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    calibration_end = calibration_end_of(end, first_period, holdout)
+    end_utc = local_midnight(as_of + dt.timedelta(days=1))
     base_minute = int(first_moment.timestamp() // 60) - 1
     query = partial(
         summary_sql,

@@ -27,19 +27,24 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import zoneinfo
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.db import connections
 
 from guanxi.customers.models import Customer
 
 from ..conf import RefreshSettings
-from ..summary import DatabaseSummary, local_day, period_of_day, utc_offset_seconds
+from ..summary import (
+    DatabaseSummary,
+    calibration_end_of,
+    local_day,
+    local_midnight,
+    period_of_day,
+    utc_offset_seconds,
+)
 
 #: How many unknown customer keys the report lists.
 UNKNOWN_EXAMPLES = 10
@@ -98,10 +103,8 @@ def window(*, period: str, as_of: dt.date, holdout: float, first_micros: int) ->
     first_moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=first_micros)
     first_day = min(local_day(first_moment, offset), end_day)
     end = period_of_day(end_day, period)
-    calibration_end = end - round((end - period_of_day(first_day, period)) * holdout)
-    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    end_local = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-    end_micros = round(end_local.timestamp() * 1_000_000)
+    calibration_end = calibration_end_of(end, period_of_day(first_day, period), holdout)
+    end_micros = round(local_midnight(as_of + dt.timedelta(days=1)).timestamp() * 1_000_000)
     return Window(period, offset, end_micros, end, calibration_end)
 
 
