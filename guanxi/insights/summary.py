@@ -359,15 +359,24 @@ def fetch_summary(
     calibration_end = calibration_end_of(end, first_period, holdout)
     end_utc = local_midnight(as_of + dt.timedelta(days=1))
     base_minute = int(first_moment.timestamp() // 60) - 1
+    connection = connections[using]
+    # Many customers (the upkeep after an import): their ids in a temporary table joined to
+    # the orders, not an IN list of thousands of parameters for the server to parse.
+    id_table = (
+        _ids_table(connection, customer_ids)
+        if customer_ids is not None and len(customer_ids) > IDS_IN_LIST_MAX
+        else None
+    )
     query = partial(
         summary_sql,
-        connections[using].vendor,
+        connection.vendor,
         period=period,
         offset=offset,
         end_utc=end_utc,
         calibration_end=calibration_end,
         base_minute=base_minute,
-        customer_ids=customer_ids,
+        customer_ids=customer_ids if id_table is None else None,
+        customer_table=id_table,
         base_period=first_period - 1 if end - first_period < _PACK_SPAN - 1 else None,
     )
     first_query = partial(
@@ -379,7 +388,12 @@ def fetch_summary(
         return _summary_rows(connections[using], sql, params, first_query, whole=not customer_ids)
 
     ranges = _customer_ranges(using) if customer_ids is None else []
-    if len(ranges) > 1:
+    if id_table is not None:
+        # (After an error the temporary table goes with the connection, or the next call.)
+        data, first_spend = part(None)
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP TABLE "{id_table}"')
+    elif len(ranges) > 1:
         # A large base: one connection per part of the customer ids; parts come back in
         # customer order.
         if connections[using].vendor in PROCESS_VENDORS:
@@ -411,6 +425,24 @@ def fetch_summary(
         end=end,
         calibration_end=calibration_end,
     )
+
+
+#: More customer ids than this go into a temporary table rather than an ``IN`` list.
+IDS_IN_LIST_MAX = 500
+#: Temporary table of the customer ids (column ``c``) a summary is limited to.
+IDS_TABLE = "_insight_summary_ids"
+
+
+def _ids_table(connection: Any, customer_ids: list[int]) -> str:
+    """Fill :data:`IDS_TABLE` with ``customer_ids`` (a temporary table of this connection)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TABLE IF EXISTS "{IDS_TABLE}"')
+        cursor.execute(f'CREATE TEMPORARY TABLE "{IDS_TABLE}" (c bigint PRIMARY KEY)')
+        cursor.executemany(
+            f'INSERT INTO "{IDS_TABLE}" (c) VALUES (%s)',  # noqa: S608
+            [(int(pk),) for pk in sorted(set(customer_ids))],
+        )
+    return IDS_TABLE
 
 
 #: The summary query's columns, in order.

@@ -155,3 +155,23 @@ def test_the_first_period_spend_through_a_table_equals_the_id_lists(monkeypatch)
     # then every customer's first-period spend (and everything else) is the same
     assert table is not None
     _same(lists, table)
+
+
+@pytest.mark.django_db
+def test_many_customer_ids_through_a_table_equal_the_id_list(monkeypatch):
+    # given customers with orders
+    ids = load_log(simulated(300, 364.0, seed=8))
+    as_of = START + dt.timedelta(days=363)
+    chosen = ids[::2]
+    listed = summary.fetch_summary(period="D", as_of=as_of, holdout=0.25, customer_ids=chosen)
+    assert listed is not None and len(listed) == len(chosen)
+
+    # when the ids go through the temporary table instead of an IN list
+    monkeypatch.setattr(summary, "IDS_IN_LIST_MAX", 0)
+    tabled = summary.fetch_summary(period="D", as_of=as_of, holdout=0.25, customer_ids=chosen)
+
+    # then the summary is the same, and the table is gone
+    assert tabled is not None
+    _same(listed, tabled)
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE TEMPORARY TABLE "{summary.IDS_TABLE}" (c bigint)')
