@@ -177,6 +177,20 @@ def _customer_base(using: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ids), credit
 
 
+def _with_buyers(
+    base_ids: np.ndarray, credit: np.ndarray, buyers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The customer base with every customer of the summary in it (credit unknown for those
+    it lacks): the two are read at different moments, and a customer created with an order
+    or deleted in between is in one and not the other."""
+    missing = np.setdiff1d(buyers, base_ids, assume_unique=True)
+    if not len(missing):
+        return base_ids, credit
+    ids = np.concatenate([base_ids, missing])
+    order = np.argsort(ids, kind="stable")
+    return ids[order], np.concatenate([credit, np.full(len(missing), np.nan)])[order]
+
+
 def _none_for_nan(values: np.ndarray, digits: int | None = None) -> list[Any]:
     """A column as Python values with NaN as None (NULL), optionally rounded."""
     array = np.round(values, digits) if digits is not None else values
@@ -891,14 +905,16 @@ def _pg_attach_snapshot_part(cursor: Any, snapshot_date: dt.date, name: str) -> 
         if old.startswith(SNAPSHOT_PART_PREFIX + stamp):
             cursor.execute(f'DROP TABLE "{old}"')
     cursor.execute(f'DELETE FROM "{table}" WHERE snapshot_date = %s', [snapshot_date])  # noqa: S608
+    # The foreign keys only now (on the part being built they would have refused the
+    # deletion of a customer meanwhile), and before the orphans are removed: adding one
+    # locks the customers against changes until the commit, so no customer can be deleted
+    # or moved to the trash between that removal and the attach.
+    for i, (_key, definition) in enumerate(_foreign_keys(cursor, table)):
+        cursor.execute(f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_fk{i}" {definition} NOT VALID')
     cursor.execute(
         f'DELETE FROM "{name}" s WHERE NOT EXISTS (SELECT 1 FROM "{customers}" c '  # noqa: S608
         "WHERE c.id = s.customer_id AND c.deleted_at IS NULL)"
     )
-    # The foreign keys only now: on the part being built they would have refused the
-    # deletion of a customer meanwhile. Its rows were checked by the statement above.
-    for i, (_key, definition) in enumerate(_foreign_keys(cursor, table)):
-        cursor.execute(f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_fk{i}" {definition} NOT VALID')
     cursor.execute(f'ALTER TABLE "{name}" INHERIT "{table}"')
 
 
@@ -1123,9 +1139,10 @@ def _side_by_side(
     other = _Beside(connection, beside)
     try:
         mine = here()
-    finally:
-        theirs = other.result()
-    return mine, theirs
+    except BaseException:
+        other.close()  # waits for it; this error is the one to report
+        raise
+    return mine, other.result()
 
 
 #: Scratch table of the share of customer of every customer with a need (PostgreSQL, large
@@ -1207,6 +1224,8 @@ def execute_refresh(
                     base.close()
                 raise
             base_ids, credit = base.result() if base is not None else _customer_base(using)
+            if summary is not None:
+                base_ids, credit = _with_buyers(base_ids, credit, summary.customer)
         run.customers = len(base_ids)
         run.orders = int(summary.orders.sum()) if summary is not None else 0
         if summary_source is None and _builds_beside(connection.vendor, len(base_ids)):

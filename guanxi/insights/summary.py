@@ -530,11 +530,24 @@ def _in_processes(work: Callable[[Any], Any], arguments: list[Any]) -> list[Any]
     """``work(argument)`` for every argument, the first in this process and each other one in
     a forked child process (own database connection, result sent back pickled through a
     pipe); results in the order of ``arguments``. A child that fails raises here."""
+    for thread in threading.enumerate():
+        if thread.name == IMPORT_THREAD and thread is not threading.current_thread():
+            # An import under way holds its modules' locks: a child would inherit them.
+            thread.join()
     children = [_fork(work, argument) for argument in arguments[1:]]
+    errors: list[BaseException] = []
     try:
         first = work(arguments[0])
-    finally:
-        results = [collect() for collect in children]
+    except BaseException as error:
+        errors.append(error)
+    results = []
+    for collect in children:  # every child is waited for, whatever happened
+        try:
+            results.append(collect())
+        except BaseException as error:
+            errors.append(error)
+    if errors:
+        raise errors[0]
     return [first, *results]
 
 

@@ -401,10 +401,12 @@ def order_import_staged(
             cursor.execute("SET LOCAL default_statistics_target = 10")
             cursor.execute("ANALYZE _stage_order, _stage_line")
             cursor.execute("RESET default_statistics_target")
-            checked = _check_references_set_based(cursor, actor)
         _resolve(cursor, vendor, actor, scope, result)
         if any(o[8] for o in orders):
             _check_reversals(cursor, vendor, orders, result)
+        if vendor == "postgresql":
+            # After the resolution: the rows locked are the ones the writes will refer to.
+            checked = _check_references_set_based(cursor, actor)
         _write(cursor, vendor, actor, result)
         if checked:
             # (After a failed write the transaction rolls back, and the setting with it.)

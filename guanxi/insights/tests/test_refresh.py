@@ -221,3 +221,11 @@ def test_scoring_rules_match_the_rules_called_alone():
             value_threshold=scores.portfolio_threshold,
         ).value  # fmt: skip
         assert scores.quadrant[i] == quadrant.replace(" ", "_")
+
+
+def test_the_customer_base_gets_the_buyers_it_missed():
+    # The base and the summary are read at different moments (on PostgreSQL side by side):
+    # a customer created with an order in between is in the summary only.
+    ids, credit = refresh._with_buyers(np.array([1, 3]), np.array([0.5, 0.2]), np.array([2, 3, 5]))
+    assert ids.tolist() == [1, 2, 3, 5]
+    np.testing.assert_array_equal(credit, [0.5, np.nan, 0.2, np.nan])
