@@ -18,6 +18,9 @@ setting                           default  meaning
 ``GUANXI_INSIGHTS_SUMMARY_WORKERS`` 2      parts the summary of a large base (200,000
                                            customers or more) is split over: connections in
                                            threads on PostgreSQL, forked processes on SQLite
+``GUANXI_INSIGHTS_SNAPSHOT_DAYS`` 92       days for which every dated snapshot is kept; older
+                                           ones are thinned to the last of each month
+                                           (0: keep every snapshot)
 ================================  =======  ====================================================
 
 Model time is measured in weeks (as in Fader, Hardie & Lee's CDNOW analyses); the yearly
@@ -43,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "NIGHTLY_AT": "02:00",
     "COST_TO_KEEP": 0.0,
     "SUMMARY_WORKERS": 2,
+    "SNAPSHOT_DAYS": 92,
 }
 
 
@@ -55,6 +59,11 @@ def _value(name: str) -> Any:
     if value is None:
         return default
     return type(default)(value)
+
+
+def snapshot_days() -> int:
+    """Days of history for which a refresh keeps every dated snapshot (0: all, forever)."""
+    return max(0, int(_value("SNAPSHOT_DAYS")))
 
 
 def summary_workers() -> int:

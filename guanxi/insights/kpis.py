@@ -33,7 +33,10 @@ counted among the customers at start in the group of its opening one):
 - *retention by cohort*: for every snapshot date in the period and every month of first
   purchase, the share of that cohort not lapsed on that date, with the months elapsed.
 
-Rates are ``None`` when their base is zero.
+Rates are ``None`` when their base is zero. Snapshots older than
+``GUANXI_INSIGHTS_SNAPSHOT_DAYS`` are thinned to the last of each month by the refresh
+(:func:`guanxi.insights.refresh.snapshot_dates_to_prune`): periods of whole months keep
+their opening and closing snapshots; shorter periods in that past compare month ends.
 """
 
 from __future__ import annotations

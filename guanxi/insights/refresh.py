@@ -48,7 +48,8 @@ from guanxi.customers.models import Customer
 
 from . import bulk, scoring
 from .choices import RunStatus, Stage
-from .conf import RefreshSettings, refresh_settings
+from .conf import RefreshSettings, refresh_settings, snapshot_days
+from .kpis import all_snapshot_dates
 from .models import CustomerInsight, InsightSnapshot, RefreshRun
 from .share import (
     clear_share_of_customer,
@@ -928,6 +929,42 @@ def _pg_drop_unattached_part(connection: Any, run: RefreshRun) -> None:
             cursor.execute(f'DROP TABLE "{name}"')
 
 
+def snapshot_dates_to_prune(dates: list[dt.date], as_of: dt.date, keep_days: int) -> list[dt.date]:
+    """The snapshot dates a refresh of ``as_of`` removes: those more than ``keep_days`` days
+    before it, except the last one of each calendar month (``keep_days`` 0 keeps all).
+
+    Every snapshot of the recent past stays for day-by-day comparisons; older history keeps
+    one snapshot per month, which is what the KPIs of a past month compare (the last
+    snapshot before the period and the last one in it). On PostgreSQL this also bounds the
+    number of snapshot parts that a query of the whole snapshot table opens and locks.
+    """
+    if keep_days <= 0:
+        return []
+    cutoff = as_of - dt.timedelta(days=keep_days)
+    month_ends: dict[tuple[int, int], dt.date] = {}
+    for day in dates:
+        key = (day.year, day.month)
+        month_ends[key] = max(day, month_ends.get(key, day))
+    return [d for d in sorted(dates) if d < cutoff and month_ends[(d.year, d.month)] != d]
+
+
+def _prune_snapshots(cursor: Any, vendor: str, as_of: dt.date) -> list[dt.date]:
+    """Remove the snapshots of :func:`snapshot_dates_to_prune` (inside the swap): a part of
+    such a date is dropped whole, the other rows deleted. Returns the dates removed."""
+    table = InsightSnapshot._meta.db_table
+    prune = snapshot_dates_to_prune(all_snapshot_dates(), as_of, snapshot_days())
+    if not prune:
+        return []
+    if vendor == "postgresql":
+        stamps = {f"{SNAPSHOT_PART_PREFIX}{day:%Y%m%d}_r" for day in prune}
+        for part in _pg_snapshot_parts(cursor, attached=True):
+            if part[: len(SNAPSHOT_PART_PREFIX) + 10] in stamps:
+                cursor.execute(f'DROP TABLE "{part}"')
+    marks = ", ".join(["%s"] * len(prune))
+    cursor.execute(f'DELETE FROM "{table}" WHERE snapshot_date IN ({marks})', prune)  # noqa: S608
+    return prune
+
+
 def _swap(
     connection: Any,
     run: RefreshRun,
@@ -942,6 +979,13 @@ def _swap(
         )
         if run.as_of is not None and not wrote_snapshot:
             write_snapshot(connection, run.as_of)
+        if run.as_of is not None:
+            with connection.cursor() as cursor:
+                pruned = _prune_snapshots(cursor, connection.vendor, run.as_of)
+            if pruned:
+                run.timings.setdefault(Stage.WRITE, {})["snapshots_pruned"] = [
+                    day.isoformat() for day in pruned
+                ]
         if run.parameters.get("source"):  # orders kept outside the CRM: no share here
             clear_share_of_customer(using=connection.alias)
         elif not _builds_beside(connection.vendor, staged):  # else built with the new table

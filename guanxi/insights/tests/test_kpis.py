@@ -234,3 +234,35 @@ def test_refresh_writes_one_snapshot_per_customer_and_a_failed_one_none(db, monk
     assert later.status == RunStatus.FAILED
     assert not InsightSnapshot.objects.filter(snapshot_date=AS_OF + dt.timedelta(days=7)).exists()
     assert InsightSnapshot.objects.filter(snapshot_date=AS_OF).count() == Customer.objects.count()
+
+
+def test_old_snapshots_are_thinned_to_one_per_month():
+    dates = [
+        dt.date(2024, 6, 10), dt.date(2024, 6, 30), dt.date(2024, 7, 5), dt.date(2024, 7, 20),
+        dt.date(2024, 9, 1), dt.date(2024, 9, 29), dt.date(2024, 10, 1), dt.date(2024, 12, 20),
+    ]  # fmt: skip
+    # older than 92 days before 2024-12-29 (2024-09-28): all but each month's last go
+    assert refresh.snapshot_dates_to_prune(dates, dt.date(2024, 12, 29), 92) == [
+        dt.date(2024, 6, 10), dt.date(2024, 7, 5), dt.date(2024, 9, 1),
+    ]  # fmt: skip
+    assert refresh.snapshot_dates_to_prune(dates, dt.date(2024, 12, 29), 0) == []
+
+
+def test_a_refresh_thins_the_old_snapshots(db):
+    # given customers and snapshots of earlier dates (two in August, one in November)
+    load_log(simulated(60, 364.0))
+    customer = Customer.objects.first()
+    assert customer is not None
+    old = [dt.date(2024, 8, 3), dt.date(2024, 8, 24), dt.date(2024, 11, 2)]
+    for day in old:
+        InsightSnapshot.objects.create(
+            snapshot_date=day, customer=customer, ladder_stage="customer", order_count=1
+        )
+
+    # when a refresh of AS_OF (2024-12-29) succeeds
+    run = _refresh()
+
+    # then the early-August snapshot (older than 92 days, not its month's last) is gone
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert kpis.all_snapshot_dates() == [dt.date(2024, 8, 24), dt.date(2024, 11, 2), AS_OF]
+    assert run.timings["write"]["snapshots_pruned"] == ["2024-08-03"]

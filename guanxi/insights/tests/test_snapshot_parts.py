@@ -146,3 +146,22 @@ def test_a_part_left_by_a_killed_run_is_dropped_by_the_next(monkeypatch):
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert _parts(attached=False) == []
     assert _parts(attached=True) == [refresh.snapshot_part_name(run)]
+
+
+def test_an_old_part_is_dropped_when_the_snapshots_are_thinned(monkeypatch):
+    monkeypatch.setattr(refresh, "REBUILD_MIN_ROWS", 0)
+    load_log(simulated(80, 364.0, seed=6))
+    # given parts of two August dates, the second the month's last
+    early = _refresh(dt.date(2024, 8, 20))
+    month_end = _refresh(dt.date(2024, 8, 31))
+    assert early.status == month_end.status == RunStatus.SUCCEEDED
+
+    # when a refresh more than 92 days later succeeds
+    run = _refresh(AS_OF)
+
+    # then the early part is gone whole, the month's last stays
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert _parts(attached=True) == sorted(
+        [refresh.snapshot_part_name(month_end), refresh.snapshot_part_name(run)]
+    )
+    assert kpis.all_snapshot_dates() == [dt.date(2024, 8, 31), AS_OF]
