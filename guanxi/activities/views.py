@@ -155,6 +155,7 @@ class MyTaskListView(TaskListView):
 
     selector = selectors.my_open_tasks
     filter_fields = ("q", "due_before")
+    list_key = "task_mine"  # its own saved views, apart from the list of all tasks
 
     def extra_context(self) -> dict[str, Any]:
         return {"model_name_plural": gettext_lazy("my open tasks")}

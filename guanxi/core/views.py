@@ -296,8 +296,9 @@ class BulkAction:
 
 
 def list_key_of(view: type[ObjectListView]) -> str:
-    """The name saved views and column choices of a list are kept under (its URL name)."""
-    return f"{view.prefix()}_list"
+    """The name saved views and column choices of a list are kept under (its URL name, or
+    the view's own ``list_key`` when several lists share one model's pages)."""
+    return view.list_key or f"{view.prefix()}_list"
 
 
 class ObjectListView(ObjectMixin, View):
@@ -307,6 +308,10 @@ class ObjectListView(ObjectMixin, View):
     pager). A POST changes the user's list settings or runs a bulk action and answers the
     updated table (HTMX) or redirects back to the list.
     """
+
+    #: Where this list's saved views and columns are kept (:func:`list_key_of`); set it on a
+    #: second list of the same model, so that each keeps its own.
+    list_key: ClassVar[str] = ""
 
     filterset_class: ClassVar[Any] = None
     table_class: ClassVar[type[Table]]

@@ -104,6 +104,18 @@ def test_choosing_columns_is_kept_per_user(world: World) -> None:
     assert not ListPreference.objects.filter(user=admin).exists()
 
 
+def test_my_open_tasks_keep_their_own_columns_apart_from_all_tasks(world: World) -> None:
+    # "my open tasks" is a second list of tasks: choosing its columns leaves the task list's
+    admin = world.users[Role.ADMINISTRATOR]
+    client = _client(admin)
+    mine, everyone = reverse("task_mine"), reverse("task_list")
+    default = [h.name for h in client.get(everyone).context["table"].headers()]
+    _hx(client, mine, {"_action": "columns", "columns": ["title", "due_date"]}, "post")
+    assert [h.name for h in client.get(mine).context["table"].headers()] == ["title", "due_date"]
+    assert [h.name for h in client.get(everyone).context["table"].headers()] == default
+    assert ListPreference.objects.get(user=admin).list_key == "task_mine"
+
+
 def test_an_unknown_column_is_refused_by_name(world: World) -> None:
     client = _client(world.users[Role.ADMINISTRATOR])
     response = _hx(
