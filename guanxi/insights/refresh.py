@@ -35,7 +35,6 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, Protocol
@@ -57,7 +56,7 @@ from .share import (
     update_share_of_customer,
     year_bounds,
 )
-from .summary import IMPORT_THREAD, DatabaseSummary, fetch_summary
+from .summary import IMPORT_THREAD, Beside, DatabaseSummary, fetch_summary, side_by_side
 
 logger = logging.getLogger(__name__)
 
@@ -502,7 +501,7 @@ def _pg_write(
 
     if halves:
         middle = int(values["customer_id"][len(values["customer_id"]) // 2])
-        _side_by_side(
+        side_by_side(
             connection,
             partial(rows, connection, " AND r.customer_id < %s", [middle]),
             partial(rows, part=" AND r.customer_id >= %s", bound=[middle]),
@@ -1085,7 +1084,7 @@ def _write_postgresql(
     tracker: _Tracker,
     *,
     end_day: int,
-    share: _Beside | None = None,
+    share: Beside | None = None,
 ) -> int:
     """The same rows as numeric columns through one binary ``COPY``; a large base goes into
     a new table built beside the live one (with the share of customer that ``share`` has
@@ -1131,62 +1130,11 @@ def _write_postgresql(
             build_indexes()
         else:
             # The snapshot rows on a second connection, beside the index builds of this one.
-            _, timings["snapshot_part_seconds"] = _side_by_side(
+            _, timings["snapshot_part_seconds"] = side_by_side(
                 connection, build_indexes, partial(_build_part, run=run)
             )
         timings["index_seconds"] = round(time.perf_counter() - started, 3)
     return written
-
-
-class _Beside:
-    """``work(connection)`` started now in a thread, on a database connection of its own
-    (closed when done), and waited for with :meth:`result`. Inside a transaction it runs at
-    :meth:`result` on the caller's connection instead: another connection would not see what
-    the transaction wrote."""
-
-    def __init__(self, connection: Any, work: Callable[[Any], Any]) -> None:
-        self._connection = connection
-        self._work = work
-        self._pool: ThreadPoolExecutor | None = None
-        self._future: Future[Any] | None = None
-        if not connection.in_atomic_block:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="insight-beside")
-            self._future = self._pool.submit(self._run)
-
-    def _run(self) -> Any:
-        alias = self._connection.alias
-        try:
-            return self._work(connections[alias])
-        finally:
-            connections[alias].close()
-
-    def result(self) -> Any:
-        """What the work returned (waiting for it), or raise what it raised."""
-        if self._future is None:
-            return self._work(self._connection)
-        try:
-            return self._future.result()
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Wait for the work, if it was started, whatever its outcome (on a failed run)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-
-
-def _side_by_side(
-    connection: Any, here: Callable[[], Any], beside: Callable[[Any], Any]
-) -> tuple[Any, Any]:
-    """``here()`` on ``connection`` while ``beside`` runs on a connection of its own
-    (:class:`_Beside`); their results."""
-    other = _Beside(connection, beside)
-    try:
-        mine = here()
-    except BaseException:
-        other.close()  # waits for it; this error is the one to report
-        raise
-    return mine, other.result()
 
 
 #: Scratch table of the share of customer of every customer with a need (PostgreSQL, large
@@ -1242,7 +1190,7 @@ def execute_refresh(
     connection = connections[using]
     end_day = (as_of - dt.date(1970, 1, 1)).days
     fit: scoring.FitResult | None = None
-    share: _Beside | None = None
+    share: Beside | None = None
     # Import the optimizers while the database computes the summary (a second or more).
     threading.Thread(target=_import_fitting, name=IMPORT_THREAD, daemon=True).start()
     try:
@@ -1251,7 +1199,7 @@ def execute_refresh(
             # On PostgreSQL the customer base is read on another connection meanwhile (not on
             # SQLite: its summary forks, which must not happen while a thread is in SQLite).
             base = (
-                _Beside(connection, lambda other: _customer_base(other.alias))
+                Beside(connection, lambda other: _customer_base(other.alias))
                 if connection.vendor == "postgresql"
                 else None
             )
@@ -1274,7 +1222,7 @@ def execute_refresh(
         run.orders = int(summary.orders.sum()) if summary is not None else 0
         if summary_source is None and _builds_beside(connection.vendor, len(base_ids)):
             # The share of customer on a second connection while the models are fitted.
-            share = _Beside(connection, partial(_pg_build_share_table, as_of=as_of))
+            share = Beside(connection, partial(_pg_build_share_table, as_of=as_of))
 
         with tracker.stage_of(Stage.FIT):
             if summary is None or not len(summary):

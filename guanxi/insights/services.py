@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -306,8 +306,6 @@ def _share_candidates(block: list[int]) -> list[int]:
     change: those with a category need (their share is recomputed) and those still holding
     a share (it is nulled). Usually none: most customers have no need recorded, so a large
     import skips the share queries (and their 10,000-id ``IN`` lists) altogether."""
-    from django.db import connection
-
     insight_t, customer_t = CustomerInsight._meta.db_table, Customer._meta.db_table
     params: list[Any] = list(block)
     only = f"IN ({', '.join(['%s'] * len(block))})"
@@ -326,8 +324,6 @@ def _share_candidates(block: list[int]) -> list[int]:
 def _upsert_upkeep(
     block: list[int], summary: Any, model: Any, *, as_of: dt.date, end_day: int
 ) -> int:
-    from django.db import connection
-
     ops = connection.ops
     epoch = dt.date(1970, 1, 1)
     now = ops.adapt_datetimefield_value(timezone.now())

@@ -34,7 +34,7 @@ import threading
 import traceback
 import zoneinfo
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -396,11 +396,15 @@ def fetch_summary(
     elif len(ranges) > 1:
         # A large base: one connection per part of the customer ids; parts come back in
         # customer order.
-        if connections[using].vendor in PROCESS_VENDORS:
+        if connection.vendor in PROCESS_VENDORS:
             parts = _in_processes(part, ranges)
-        else:
-            with ThreadPoolExecutor(len(ranges)) as pool:
-                parts = list(pool.map(_own_connection(part), ranges))
+        else:  # each part on a connection of its own, in a thread
+            beside = [Beside(connection, partial(_part_on, part, r)) for r in ranges]
+            try:
+                parts = [work.result() for work in beside]
+            finally:  # every thread is waited for, whatever happened
+                for work in beside:
+                    work.close()
         data = np.concatenate([rows for rows, _first in parts])
         first_spend = np.concatenate([first for _rows, first in parts])
     else:
@@ -436,13 +440,22 @@ IDS_TABLE = "_insight_summary_ids"
 def _ids_table(connection: Any, customer_ids: list[int]) -> str:
     """Fill :data:`IDS_TABLE` with ``customer_ids`` (a temporary table of this connection)."""
     with connection.cursor() as cursor:
-        cursor.execute(f'DROP TABLE IF EXISTS "{IDS_TABLE}"')
-        cursor.execute(f'CREATE TEMPORARY TABLE "{IDS_TABLE}" (c bigint PRIMARY KEY)')
-        cursor.executemany(
-            f'INSERT INTO "{IDS_TABLE}" (c) VALUES (%s)',  # noqa: S608
+        _temporary_table(
+            cursor,
+            IDS_TABLE,
+            "c bigint PRIMARY KEY",
             [(int(pk),) for pk in sorted(set(customer_ids))],
         )
     return IDS_TABLE
+
+
+def _temporary_table(cursor: Any, name: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
+    """(Re)create the temporary table ``name`` with ``columns`` (SQL) and insert ``rows``."""
+    cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+    cursor.execute(f'CREATE TEMPORARY TABLE "{name}" ({columns})')
+    if rows:
+        marks = ", ".join(["%s"] * len(rows[0]))
+        cursor.executemany(f'INSERT INTO "{name}" VALUES ({marks})', rows)  # noqa: S608
 
 
 #: The summary query's columns, in order.
@@ -479,17 +492,55 @@ def _customer_ranges(using: str) -> list[tuple[int, int]]:
     return list(pairwise(bounds))
 
 
-def _own_connection(work: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``work`` for a worker thread: Django opens the thread's own connection; it is closed
-    when the work is done."""
+class Beside:
+    """``work(connection)`` started now in a thread, on a database connection of its own
+    (closed when done), and waited for with :meth:`result`. Inside a transaction it runs at
+    :meth:`result` on the caller's connection instead: another connection would not see what
+    the transaction wrote."""
 
-    def run(argument: Any) -> Any:
+    def __init__(self, connection: Any, work: Callable[[Any], Any]) -> None:
+        self._connection = connection
+        self._work = work
+        self._pool: ThreadPoolExecutor | None = None
+        self._future: Future[Any] | None = None
+        if not connection.in_atomic_block:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="insight-beside")
+            self._future = self._pool.submit(self._run)
+
+    def _run(self) -> Any:
+        alias = self._connection.alias
         try:
-            return work(argument)
+            return self._work(connections[alias])
         finally:
-            connections.close_all()
+            connections[alias].close()
 
-    return run
+    def result(self) -> Any:
+        """What the work returned (waiting for it), or raise what it raised."""
+        if self._future is None:
+            return self._work(self._connection)
+        try:
+            return self._future.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Wait for the work, if it was started, whatever its outcome (on a failed run)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+def side_by_side(
+    connection: Any, here: Callable[[], Any], beside: Callable[[Any], Any]
+) -> tuple[Any, Any]:
+    """``here()`` on ``connection`` while ``beside`` runs on a connection of its own
+    (:class:`Beside`); their results."""
+    other = Beside(connection, beside)
+    try:
+        mine = here()
+    except BaseException:
+        other.close()  # waits for it; this error is the one to report
+        raise
+    return mine, other.result()
 
 
 #: The name of the refresh's thread that imports the optimizers while the summary runs
@@ -593,6 +644,12 @@ def _fork(work: Callable[[Any], Any], argument: Any) -> Callable[[], Any]:
     return collect
 
 
+def _part_on(part: Callable[[Any], Any], customer_range: Any, _connection: Any) -> Any:
+    """``part(customer_range)`` as the work of a :class:`Beside` (which reads the thread's
+    own connection through ``connections``)."""
+    return part(customer_range)
+
+
 def _summary_rows(
     connection: Any,
     sql: str,
@@ -653,13 +710,10 @@ def _first_period_spend(
     if len(customers) > _FIRST_PERIOD_BATCH:
         # Many customers (a refresh): one query joined to a temporary table of them.
         with connection.cursor() as cur:
-            cur.execute(f'DROP TABLE IF EXISTS "{FIRST_PERIOD_TABLE}"')
-            cur.execute(
-                f'CREATE TEMPORARY TABLE "{FIRST_PERIOD_TABLE}" '
-                "(c bigint PRIMARY KEY, p0 bigint NOT NULL)"
-            )
-            cur.executemany(
-                f'INSERT INTO "{FIRST_PERIOD_TABLE}" (c, p0) VALUES (%s, %s)',  # noqa: S608
+            _temporary_table(
+                cur,
+                FIRST_PERIOD_TABLE,
+                "c bigint PRIMARY KEY, p0 bigint NOT NULL",
                 list(zip(customers.tolist(), first_periods.tolist(), strict=True)),
             )
             sql, params = first_period_table_sql(
