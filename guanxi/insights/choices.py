@@ -107,7 +107,7 @@ class ABCGrade(models.TextChoices):
 
 
 class ChurnRisk(models.TextChoices):
-    """Churn risk band: from P(alive) when a model was fitted, else from recency."""
+    """Churn risk band: from P(alive) where the customer has one, else from recency."""
 
     LOW = "low", _("Low")
     MEDIUM = "medium", _("Medium")

@@ -80,6 +80,12 @@ MODEL_COLUMNS = (
     "relationship_level", "relationship_tier",
 )  # fmt: skip
 COLUMNS = ("customer_id", *ORDER_COLUMNS, *MODEL_COLUMNS)
+#: What the per-order upkeep recomputes from a customer's orders
+#: (:func:`guanxi.insights.services.insight_apply_orders`): a row it touched after the
+#: summary was read keeps these at the swap, being newer. The loyalty index is a model
+#: column of the stage (the refresh scores it with the rest) but depends on the order count
+#: alone, so it goes with the count.
+TOUCHED_COLUMNS = (*ORDER_COLUMNS, "loyalty_index")
 
 
 class SummarySource(Protocol):
@@ -599,7 +605,7 @@ def _pg_swap_next(
     # From here on, no order changes the live rows until the commit.
     cursor.execute(f"LOCK TABLE {target} IN EXCLUSIVE MODE")
     # (The share of customer too: the upkeep recomputed it with the orders.)
-    newer = ", ".join(f"{c} = i.{c}" for c in [*ORDER_COLUMNS, "share_of_customer", "touched_at"])
+    newer = ", ".join(f"{c} = i.{c}" for c in [*TOUCHED_COLUMNS, "share_of_customer", "touched_at"])
     cursor.execute(
         f"UPDATE {NEXT_TABLE} SET {newer} FROM {target} i "  # noqa: S608
         f"WHERE i.customer_id = {NEXT_TABLE}.customer_id AND i.touched_at >= {mark}",
@@ -650,10 +656,10 @@ def swap_sql(vendor: str) -> str:
     customers = Customer._meta.db_table
     mark = "%s"  # Django turns %s into the driver's placeholder
     target = f'"{table}"'
-    updates = [f"{c} = excluded.{c}" for c in MODEL_COLUMNS]
+    updates = [f"{c} = excluded.{c}" for c in MODEL_COLUMNS if c not in TOUCHED_COLUMNS]
     updates += [
         f"{c} = CASE WHEN {target}.touched_at >= {mark} THEN {target}.{c} ELSE excluded.{c} END"
-        for c in ORDER_COLUMNS
+        for c in TOUCHED_COLUMNS
     ]
     columns = ", ".join(COLUMNS)
     return (
@@ -701,7 +707,7 @@ def _rebuild(cursor: Any, vendor: str, guard: dt.datetime) -> None:
     mark = "%s"  # Django turns %s into the driver's placeholder
     columns = ", ".join([*COLUMNS, "touched_at"])
     # Rows an order brought up to date after the summary was read keep those figures.
-    newer = ", ".join(f"{c} = i.{c}" for c in [*ORDER_COLUMNS, "touched_at"])
+    newer = ", ".join(f"{c} = i.{c}" for c in [*TOUCHED_COLUMNS, "touched_at"])
     cursor.execute(
         f"UPDATE {STAGE_TABLE} SET {newer} FROM {target} i "  # noqa: S608
         f"WHERE i.customer_id = {STAGE_TABLE}.customer_id AND i.touched_at >= {mark}",
@@ -760,7 +766,7 @@ def swap_rows(
         if staged >= REBUILD_MIN_ROWS:
             _rebuild(cursor, connection.vendor, guard)
         else:
-            cursor.execute(swap_sql(connection.vendor), [guard] * len(ORDER_COLUMNS))
+            cursor.execute(swap_sql(connection.vendor), [guard] * len(TOUCHED_COLUMNS))
     return False
 
 

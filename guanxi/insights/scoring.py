@@ -36,7 +36,7 @@ from guanxi.analytics import abc, rfm, rules
 from guanxi.analytics.btyd import MODELS, GammaGammaModel, compare_models, holdout_check
 from guanxi.analytics.btyd.base import compress_rows
 
-from .choices import FitFailure, segment_code
+from .choices import ChurnRisk, FitFailure, segment_code
 from .conf import RefreshSettings
 from .summary import DatabaseSummary
 
@@ -54,10 +54,13 @@ CHURN_AFTER_DAYS = 365.0
 CHURN_P_ALIVE = 0.1
 LOYALTY_THRESHOLD = 0.5
 UPGRADE_RATIO = 3.0
-#: Churn-risk bands: P(alive) below these is high / medium risk; without a model, days
-#: since the last purchase at or above these.
+#: Churn-risk bands: P(alive) below these is high / medium risk; for a customer without a
+#: P(alive) (no model, or none for that customer), days since the last purchase at or above
+#: these.
 RISK_P_ALIVE = (0.3, 0.7)
 RISK_DAYS = (365, 180)
+#: P(alive) is stored and shown with this many decimals, and the rules decide on that value.
+P_ALIVE_DECIMALS = 4
 #: Credit ratings as a 0..1 criterion of the multi-criteria grade (overdue halves it).
 CREDIT_SCORES = {"AAA": 1.0, "AA": 0.9, "A": 0.8, "BBB": 0.65, "BB": 0.5, "B": 0.35, "C": 0.2}
 
@@ -382,6 +385,96 @@ def _opt(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
+def stored_p_alive(p_alive: np.ndarray) -> np.ndarray:
+    """P(alive) as the insight stores and shows it: rounded to :data:`P_ALIVE_DECIMALS`
+    decimals. NaN (no probability for that customer) stays NaN."""
+    return np.round(np.asarray(p_alive, dtype=np.float64), P_ALIVE_DECIMALS)
+
+
+def loyalty_indexes(orders: np.ndarray) -> np.ndarray:
+    """Loyalty index (0..1) of every customer from its number of orders.
+
+    The behavioural measure only: ``orders - 1`` repeat purchases (none below two orders)
+    scored by :func:`guanxi.analytics.rules.loyalty_index` with its defaults, which is called
+    once per distinct count. Returns float64 values in the order of ``orders``.
+    """
+    repeat = np.maximum(np.asarray(orders, dtype=np.int64) - 1, 0)
+    counts, inverse = np.unique(repeat, return_inverse=True)
+    values = np.array(
+        [rules.loyalty_index(repeat_purchases=count).value for count in counts.tolist()],
+        dtype=np.float64,
+    )
+    return values[inverse.reshape(-1)]
+
+
+def ladder_stages(
+    orders: np.ndarray, recency_days: np.ndarray, loyalty: np.ndarray, p_alive: np.ndarray
+) -> np.ndarray:
+    """Stage on the loyalty ladder (a :class:`~guanxi.insights.choices.LadderStage` code) of
+    every customer, as :func:`guanxi.analytics.rules.ladder_stage` decides it with this
+    module's thresholds (:data:`REGULAR_PURCHASES`, :data:`SUPPORTER_LOYALTY`,
+    :data:`ADVOCATE_LOYALTY`, :data:`CHURN_AFTER_DAYS`, :data:`CHURN_P_ALIVE`) and no referrals.
+
+    ``orders``, ``recency_days`` (days since the last purchase), ``loyalty`` (see
+    :func:`loyalty_indexes`) and ``p_alive`` are arrays of one value per customer. The rule
+    sees P(alive) as stored (:func:`stored_p_alive`, rounded to :data:`P_ALIVE_DECIMALS`
+    decimals), so the stored stage is what the rule says on the stored figures; a NaN P(alive)
+    is no probability for that customer (only recency can make it churned). The rule's
+    outcome depends on its inputs only through the comparisons its docstring documents, so it
+    is called once per class of customers (:func:`_decide_by_class`). Returns an object array
+    of ``str``.
+    """
+    purchases = np.asarray(orders, dtype=np.int64)
+    recency = np.asarray(recency_days, dtype=np.float64)
+    loyal = np.asarray(loyalty, dtype=np.float64)
+    alive = stored_p_alive(p_alive)
+    key = (
+        np.minimum(purchases, REGULAR_PURCHASES) * 32
+        + (recency >= CHURN_AFTER_DAYS) * 16
+        + (np.nan_to_num(alive, nan=1.0) < CHURN_P_ALIVE) * 8
+        + (loyal >= SUPPORTER_LOYALTY) * 4
+        + (loyal >= ADVOCATE_LOYALTY) * 2
+    )
+    stages, _ = _decide_by_class(
+        key,
+        lambda i: rules.ladder_stage(
+            purchases=int(purchases[i]),
+            days_since_last_purchase=float(recency[i]),
+            loyalty=float(loyal[i]),
+            referrals=0,
+            p_alive=_opt(alive[i]),
+            regular_purchases=REGULAR_PURCHASES,
+            supporter_loyalty=SUPPORTER_LOYALTY,
+            advocate_loyalty=ADVOCATE_LOYALTY,
+            churn_after_days=CHURN_AFTER_DAYS,
+            churn_p_alive=CHURN_P_ALIVE,
+        ),
+    )
+    return stages
+
+
+def churn_risks(p_alive: np.ndarray, recency_days: np.ndarray) -> np.ndarray:
+    """Churn-risk band (a :class:`~guanxi.insights.choices.ChurnRisk` code) of every customer.
+
+    Decided per customer: from P(alive) where the customer has one (below
+    ``RISK_P_ALIVE[0]`` high, below ``RISK_P_ALIVE[1]`` medium, else low), compared as stored
+    (:func:`stored_p_alive`, rounded to :data:`P_ALIVE_DECIMALS` decimals); where P(alive) is
+    NaN (no model, or no probability for this customer) from ``recency_days``, the days since
+    the last purchase (at or above ``RISK_DAYS[0]`` high, ``RISK_DAYS[1]`` medium, else low).
+    Returns an object array of ``str``.
+    """
+    alive = stored_p_alive(p_alive)
+    recency = np.asarray(recency_days, dtype=np.float64)
+    high, medium, low = ChurnRisk.HIGH.value, ChurnRisk.MEDIUM.value, ChurnRisk.LOW.value
+    by_alive = np.where(
+        alive < RISK_P_ALIVE[0], high, np.where(alive < RISK_P_ALIVE[1], medium, low)
+    )
+    by_days = np.where(
+        recency >= RISK_DAYS[0], high, np.where(recency >= RISK_DAYS[1], medium, low)
+    )
+    return np.where(np.isnan(alive), by_days, by_alive).astype(object)
+
+
 def score_rules(
     summary: DatabaseSummary,
     predictions: Predictions,
@@ -391,7 +484,10 @@ def score_rules(
     credit: np.ndarray,
 ) -> RuleScores:
     """RFM, ABC, loyalty, ladder, churn risk, portfolio and relationship level of every
-    customer with orders. ``credit`` is the 0..1 credit criterion (NaN unknown)."""
+    customer with orders. ``credit`` is the 0..1 credit criterion (NaN unknown).
+
+    Loyalty, ladder stage and churn risk come from :func:`loyalty_indexes`,
+    :func:`ladder_stages` and :func:`churn_risks`, which the per-order upkeep calls too."""
     n = len(summary)
     recency_days = (end_day - summary.last_day).astype(np.float64)
     orders = summary.orders.astype(np.float64)
@@ -403,12 +499,7 @@ def score_rules(
 
     abc_grade = abc.pareto_grades(spend)
 
-    repeat_purchases = np.maximum(orders - 1, 0)
-    loyalty_by_count = {
-        count: rules.loyalty_index(repeat_purchases=count).value
-        for count in np.unique(repeat_purchases).tolist()
-    }
-    loyalty = np.array([loyalty_by_count[c] for c in repeat_purchases.tolist()], dtype=np.float64)
+    loyalty = loyalty_indexes(summary.orders)
 
     p_alive = predictions.p_alive
     has_model = bool(np.isfinite(p_alive).any())
@@ -422,41 +513,8 @@ def score_rules(
         criteria["purchase_probability"] = p_alive
     weighted = abc.weighted_score(criteria)
 
-    # Ladder stage: the rule's outcome depends on these comparisons (see its docstring).
-    purchases = summary.orders.astype(np.int64)
-    ladder_key = (
-        np.minimum(purchases, REGULAR_PURCHASES) * 32
-        + (recency_days >= CHURN_AFTER_DAYS) * 16
-        + (np.nan_to_num(p_alive, nan=1.0) < CHURN_P_ALIVE) * 8
-        + (loyalty >= SUPPORTER_LOYALTY) * 4
-        + (loyalty >= ADVOCATE_LOYALTY) * 2
-    )
-    ladder, _ = _decide_by_class(
-        ladder_key,
-        lambda i: rules.ladder_stage(
-            purchases=int(purchases[i]),
-            days_since_last_purchase=float(recency_days[i]),
-            loyalty=float(loyalty[i]),
-            referrals=0,
-            p_alive=_opt(p_alive[i]),
-            regular_purchases=REGULAR_PURCHASES,
-            supporter_loyalty=SUPPORTER_LOYALTY,
-            advocate_loyalty=ADVOCATE_LOYALTY,
-            churn_after_days=CHURN_AFTER_DAYS,
-            churn_p_alive=CHURN_P_ALIVE,
-        ),
-    )
-
-    if has_model:
-        risk = np.where(
-            p_alive < RISK_P_ALIVE[0], "high", np.where(p_alive < RISK_P_ALIVE[1], "medium", "low")
-        )
-    else:
-        risk = np.where(
-            recency_days >= RISK_DAYS[0],
-            "high",
-            np.where(recency_days >= RISK_DAYS[1], "medium", "low"),
-        )
+    ladder = ladder_stages(summary.orders, recency_days, loyalty, p_alive)
+    risk = churn_risks(p_alive, recency_days)
 
     value = np.where(np.isfinite(predictions.clv), predictions.clv, spend)
     expected_loyalty = p_alive if has_model else loyalty
@@ -504,7 +562,7 @@ def score_rules(
         abc_score_grade=weighted.grade.astype(object),
         loyalty=loyalty,
         ladder=ladder,
-        churn_risk=risk.astype(object),
+        churn_risk=risk,
         quadrant=quadrant,
         level=level,
         tier=tier,

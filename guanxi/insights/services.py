@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from guanxi.core.permissions import Role, role_of
 from guanxi.customers.models import Customer
 
 from . import scoring
-from .choices import ChurnRisk, RunStatus, RunTrigger
+from .choices import RunStatus, RunTrigger
 from .conf import RefreshSettings, refresh_settings
 from .models import CustomerInsight, RefreshRun
 from .refresh import SummarySource, execute_refresh
@@ -142,7 +143,9 @@ def insight_apply_orders(*, customer_ids: Iterable[int], as_of: dt.date | None =
 
     Recomputes from their orders (net of reversals) the first and last purchase, orders,
     total spend, days since the last purchase, repeat purchase periods, P(alive) under the
-    current run's model, and the ladder stage; scores and grades wait for the next refresh.
+    current run's model, the ladder stage, the churn risk and the loyalty index (decided as
+    the refresh decides them: :func:`_decide_upkeep`); scores and grades wait for the next
+    refresh.
     Called inside the transaction that created or reversed orders (and by importers after a
     batch). Returns the number of customers updated.
     """
@@ -162,12 +165,7 @@ def insight_apply_orders(*, customer_ids: Iterable[int], as_of: dt.date | None =
         )
         seen: set[int] = set()
         if summary is not None and len(summary):
-            stats = scoring.btyd_statistics(summary)
-            p_alive = (
-                model.probability_alive(stats.x, stats.t_x, stats.T)
-                if model is not None
-                else np.full(len(summary), np.nan)
-            )
+            decided = _decide_upkeep(summary, model, end_day=end_day)
             for i, pk in enumerate(summary.customer.tolist()):
                 seen.add(pk)
                 rows.append(
@@ -179,8 +177,11 @@ def insight_apply_orders(*, customer_ids: Iterable[int], as_of: dt.date | None =
                         orders=int(summary.orders[i]),
                         spend=float(summary.spend[i]),
                         frequency=int(summary.periods[i]) - 1,
-                        recency=end_day - int(summary.last_day[i]),
-                        p_alive=float(p_alive[i]),
+                        recency=int(decided.recency[i]),
+                        p_alive=float(decided.p_alive[i]),
+                        stage=str(decided.stage[i]),
+                        risk=str(decided.risk[i]),
+                        loyalty=float(decided.loyalty[i]),
                         now=now,
                     )
                 )
@@ -206,11 +207,49 @@ def insight_apply_orders(*, customer_ids: Iterable[int], as_of: dt.date | None =
         unique_fields=["customer"],
         update_fields=[
             "as_of", "first_purchase", "last_purchase", "order_count", "total_spend",
-            "recency_days", "frequency", "ladder_stage", "p_alive", "churn_risk", "touched_at",
+            "recency_days", "frequency", "ladder_stage", "p_alive", "churn_risk",
+            "loyalty_index", "touched_at",
         ],
     )  # fmt: skip
     update_share_of_customer(as_of=as_of, customer_ids=ids)
     return len(rows)
+
+
+@dataclass
+class _Upkeep:
+    """What the upkeep decides for the customers of a summary (in its order)."""
+
+    recency: np.ndarray  # days since the last purchase
+    p_alive: np.ndarray  # as stored (rounded), NaN without one
+    stage: np.ndarray
+    risk: np.ndarray
+    loyalty: np.ndarray  # as stored (rounded)
+
+
+def _decide_upkeep(summary: Any, model: Any, *, end_day: int) -> _Upkeep:
+    """Recency, P(alive) under ``model`` (NaN without one), ladder stage, churn risk and
+    loyalty index of every customer of ``summary``, vectorised.
+
+    The rules are the refresh's own functions (:func:`scoring.loyalty_indexes`,
+    :func:`scoring.ladder_stages`, :func:`scoring.churn_risks`), so the upkeep and the
+    refresh decide alike; P(alive) is kept as stored (:func:`scoring.stored_p_alive`)."""
+    stats = scoring.btyd_statistics(summary)
+    raw = (
+        model.probability_alive(stats.x, stats.t_x, stats.T)
+        if model is not None
+        else np.full(len(summary), np.nan)
+    )
+    p_alive = scoring.stored_p_alive(raw)
+    orders = summary.orders.astype(np.int64)
+    recency = end_day - summary.last_day.astype(np.int64)
+    loyalty = scoring.loyalty_indexes(orders)
+    return _Upkeep(
+        recency=recency,
+        p_alive=p_alive,
+        stage=scoring.ladder_stages(orders, recency, loyalty, p_alive),
+        risk=scoring.churn_risks(p_alive, recency),
+        loyalty=np.round(loyalty, 4),
+    )
 
 
 def _upkeep_row(
@@ -224,28 +263,11 @@ def _upkeep_row(
     frequency: int,
     recency: int,
     p_alive: float,
+    stage: str,
+    risk: str,
+    loyalty: float,
     now: dt.datetime,
 ) -> CustomerInsight:
-    alive = None if math.isnan(p_alive) else round(p_alive, 4)
-    loyalty = rules.loyalty_index(repeat_purchases=max(orders - 1, 0)).value
-    stage = rules.ladder_stage(
-        purchases=orders,
-        days_since_last_purchase=float(recency),
-        loyalty=loyalty,
-        referrals=0,
-        p_alive=alive,
-        regular_purchases=scoring.REGULAR_PURCHASES,
-        supporter_loyalty=scoring.SUPPORTER_LOYALTY,
-        advocate_loyalty=scoring.ADVOCATE_LOYALTY,
-        churn_after_days=scoring.CHURN_AFTER_DAYS,
-        churn_p_alive=scoring.CHURN_P_ALIVE,
-    ).value
-    if alive is not None:
-        low, high = scoring.RISK_P_ALIVE
-        risk = ChurnRisk.HIGH if alive < low else ChurnRisk.MEDIUM if alive < high else "low"
-    else:
-        far, near = scoring.RISK_DAYS
-        risk = ChurnRisk.HIGH if recency >= far else ChurnRisk.MEDIUM if recency >= near else "low"
     epoch = dt.date(1970, 1, 1)
     return CustomerInsight(
         customer_id=pk,
@@ -257,8 +279,9 @@ def _upkeep_row(
         recency_days=recency,
         frequency=frequency,
         ladder_stage=stage,
-        p_alive=alive,
+        p_alive=None if math.isnan(p_alive) else p_alive,
         churn_risk=risk,
+        loyalty_index=loyalty,
         touched_at=now,
     )
 
@@ -332,7 +355,7 @@ def _upsert_upkeep(
     # Columns written by the upkeep; a new row takes every other column's default.
     written = ("customer_id", "as_of", "first_purchase", "last_purchase", "order_count",
                "total_spend", "recency_days", "frequency", "ladder_stage", "p_alive",
-               "churn_risk", "touched_at")  # fmt: skip
+               "churn_risk", "loyalty_index", "touched_at")  # fmt: skip
     fields = [f for f in CustomerInsight._meta.concrete_fields if f.column not in written]
     defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in fields)
     prospect = rules.ladder_stage(purchases=0).value
@@ -340,72 +363,25 @@ def _upsert_upkeep(
     rows: list[tuple[Any, ...]] = []
     seen: set[int] = set()
     if summary is not None and len(summary):
-        n = len(summary)
-        stats = scoring.btyd_statistics(summary)
-        p_alive = (
-            model.probability_alive(stats.x, stats.t_x, stats.T)
-            if model is not None
-            else np.full(n, np.nan)
-        )
-        alive = [None if math.isnan(p) else round(p, 4) for p in p_alive.tolist()]
-        alive_array = np.array([np.nan if a is None else a for a in alive], dtype=float)
-        orders = summary.orders.astype(np.int64)
-        recency = end_day - summary.last_day.astype(np.int64)
-        loyalty_of = {
-            int(o): rules.loyalty_index(repeat_purchases=max(int(o) - 1, 0)).value
-            for o in np.unique(orders)
-        }
-        loyalty = np.array([loyalty_of[o] for o in orders.tolist()], dtype=float)
-        # The ladder rule's outcome depends only on these comparisons (see its docstring).
-        key = (
-            np.minimum(orders, scoring.REGULAR_PURCHASES) * 32
-            + (recency >= scoring.CHURN_AFTER_DAYS) * 16
-            + (np.nan_to_num(alive_array, nan=1.0) < scoring.CHURN_P_ALIVE) * 8
-            + (loyalty >= scoring.SUPPORTER_LOYALTY) * 4
-            + (loyalty >= scoring.ADVOCATE_LOYALTY) * 2
-        )
-        stages, _decisions = scoring._decide_by_class(
-            key,
-            lambda i: rules.ladder_stage(
-                purchases=int(orders[i]),
-                days_since_last_purchase=float(recency[i]),
-                loyalty=float(loyalty[i]),
-                referrals=0,
-                p_alive=alive[i],
-                regular_purchases=scoring.REGULAR_PURCHASES,
-                supporter_loyalty=scoring.SUPPORTER_LOYALTY,
-                advocate_loyalty=scoring.ADVOCATE_LOYALTY,
-                churn_after_days=scoring.CHURN_AFTER_DAYS,
-                churn_p_alive=scoring.CHURN_P_ALIVE,
-            ),
-        )
-        low, high = scoring.RISK_P_ALIVE
-        far, near = scoring.RISK_DAYS
-        by_alive = np.where(
-            alive_array < low, ChurnRisk.HIGH.value,
-            np.where(alive_array < high, ChurnRisk.MEDIUM.value, "low"),
-        )  # fmt: skip
-        by_days = np.where(
-            recency >= far, ChurnRisk.HIGH.value,
-            np.where(recency >= near, ChurnRisk.MEDIUM.value, "low"),
-        )  # fmt: skip
-        risk = np.where(np.isnan(alive_array), by_days, by_alive)
-        for pk, first, last, count, spend, periods, days, stage, p, r in zip(
+        decided = _decide_upkeep(summary, model, end_day=end_day)
+        alive = [None if math.isnan(p) else p for p in decided.p_alive.tolist()]
+        for pk, first, last, count, spend, periods, days, stage, p, r, loyal in zip(
             summary.customer.tolist(), summary.first_day.tolist(), summary.last_day.tolist(),
-            orders.tolist(), summary.spend.tolist(), summary.periods.tolist(), recency.tolist(),
-            stages.tolist(), alive, risk.tolist(), strict=True,
+            summary.orders.astype(np.int64).tolist(), summary.spend.tolist(),
+            summary.periods.tolist(), decided.recency.tolist(), decided.stage.tolist(), alive,
+            decided.risk.tolist(), decided.loyalty.tolist(), strict=True,
         ):  # fmt: skip
             seen.add(pk)
             rows.append(
                 (pk, as_of_value, day(epoch + dt.timedelta(days=first)),
                  day(epoch + dt.timedelta(days=last)), count, round(spend, 2), days,
-                 periods - 1, stage, p, r, now, *defaults)
+                 periods - 1, stage, p, r, loyal, now, *defaults)
             )  # fmt: skip
     for pk in block:
         if pk not in seen:  # every order reversed: back to a prospect
             rows.append(
-                (pk, as_of_value, None, None, 0, 0, None, 0, prospect, None, default_risk, now,
-                 *defaults)
+                (pk, as_of_value, None, None, 0, 0, None, 0, prospect, None, default_risk, None,
+                 now, *defaults)
             )  # fmt: skip
     table = CustomerInsight._meta.db_table
     columns = ", ".join([*written, *(f.column for f in fields)])

@@ -6,19 +6,23 @@ import datetime as dt
 import html
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from guanxi.core.permissions import Role
+from guanxi.customers.models import Customer
 from guanxi.customers.services import customer_update
-from guanxi.insights import explain
+from guanxi.insights import explain, scoring
 from guanxi.insights import services as insight_services
 from guanxi.insights.choices import RunStatus
+from guanxi.insights.conf import refresh_settings
 from guanxi.insights.models import CustomerInsight, RefreshRun
 from guanxi.insights.services import insight_refresh_request, insight_refresh_run
 from guanxi.insights.share import year_bounds
+from guanxi.insights.summary import DatabaseSummary
 from guanxi.sales.services import order_create, order_reverse
 
 
@@ -74,6 +78,9 @@ def test_an_order_creates_the_insight_of_a_customer_never_refreshed(world):
     insight = CustomerInsight.objects.get(customer=customer)
     assert insight.order_count == 2
     assert insight.first_purchase is not None and insight.recency_days is not None
+    # the loyalty index goes with the count (the explanation of the stage reads it)
+    assert insight.loyalty_index == pytest.approx(scoring.loyalty_indexes(np.array([2]))[0])
+    assert insight.loyalty_index is not None and insight.loyalty_index > 0
 
 
 @pytest.mark.parametrize("rebuild", [False, True])
@@ -103,6 +110,9 @@ def test_a_refresh_keeps_order_fields_updated_while_it_ran(world, monkeypatch, r
     assert run.status == RunStatus.SUCCEEDED, run.error
     insight = CustomerInsight.objects.get(customer=customer)
     assert insight.order_count == 2
+    # the loyalty index of two orders, not the one the refresh scored from the summary's one
+    assert insight.loyalty_index == pytest.approx(scoring.loyalty_indexes(np.array([2]))[0])
+    assert insight.loyalty_index != pytest.approx(scoring.loyalty_indexes(np.array([1]))[0])
     # the share of customer counts the order too (with the other orders of the last year)
     start, end = year_bounds(timezone.localdate())
     spend = sum(o.total_amount for o in customer.orders.all() if start <= o.ordered_at < end)
@@ -273,3 +283,80 @@ def test_the_bulk_upkeep_equals_the_per_customer_upkeep(world, monkeypatch):
     assert len(bulk) == len(ids)
     assert all(row["order_count"] >= 2 for row in bulk)
     assert bulk == again
+
+
+class _GivenPAlive:
+    """A purchase model whose P(alive) is given (NaN: no probability for that customer)."""
+
+    def __init__(self, p_alive: np.ndarray) -> None:
+        self.p_alive = p_alive
+
+    def probability_alive(self, x, t_x, T) -> np.ndarray:
+        assert len(x) == len(self.p_alive)
+        return self.p_alive.copy()
+
+
+@pytest.mark.parametrize("path", ["per_customer", "bulk"])
+def test_the_upkeep_decides_ladder_loyalty_and_risk_like_the_refresh(db, monkeypatch, path):
+    # given customers with a model's P(alive), one of them without one (NaN), and P(alive)
+    # a hair below the thresholds (it is stored, and decided, at 4 decimals)
+    cases = [  # orders, days since the last purchase, P(alive), stage, churn risk
+        (1, 10, 0.95, "customer", "low"),
+        (5, 10, 0.5, "client", "medium"),
+        (6, 10, 0.9, "client", "low"),  # loyalty 0.5
+        (7, 10, 0.9, "supporter", "low"),  # loyalty 0.6
+        (12, 30, 0.7, "supporter", "low"),  # loyalty 1.0, but no referrals
+        (5, 400, 0.8, "churned", "low"),  # inactive: the ladder looks at recency too
+        (5, 10, 0.05, "churned", "high"),
+        (5, 200, np.nan, "client", "medium"),  # no P(alive): risk from recency
+        (2, 400, np.nan, "churned", "high"),
+        (3, 10, 0.29996, "client", "medium"),  # stored 0.3
+        (4, 10, 0.099996, "client", "high"),  # stored 0.1: not churned
+        (4, 10, 0.09994, "churned", "high"),  # stored 0.0999
+    ]
+    orders, recency, p_alive, stages, risks = (np.array(c) for c in zip(*cases, strict=True))
+    orders, recency = orders.astype(np.int64), recency.astype(np.int64)
+    p_alive = p_alive.astype(np.float64)
+    n = len(cases)
+    customers = Customer.objects.bulk_create(Customer(name=f"rule {i}") for i in range(n))
+    ids = np.array([c.pk for c in customers])
+    as_of = dt.date(2024, 6, 30)
+    end_day = (as_of - dt.date(1970, 1, 1)).days
+    last_day = end_day - recency
+    summary = DatabaseSummary(
+        customer=ids, first=last_day - 500, last=last_day, first_day=last_day - 500,
+        last_day=last_day, periods=orders, orders=orders, spend=orders * 40.0,
+        first_spend=np.full(n, 40.0), periods_cal=orders, last_cal=last_day,
+        periods_holdout=np.zeros(n, np.int64), period="D", end=end_day,
+        calibration_end=end_day,
+    )  # fmt: skip
+
+    # when the refresh scores them
+    predictions = scoring.Predictions(p_alive, p_alive, np.full(n, 40.0), orders * 100.0)
+    scores = scoring.score_rules(
+        summary, predictions, refresh_settings(), end_day=end_day, credit=np.full(n, np.nan)
+    )
+
+    # and the upkeep (per customer, or set-based) recomputes them from the same summary
+    monkeypatch.setattr(insight_services, "fetch_summary", lambda **kwargs: summary)
+    monkeypatch.setattr(insight_services, "_current_model", lambda: (_GivenPAlive(p_alive), None))
+    if path == "bulk":
+        monkeypatch.setattr(insight_services, "_ID_BATCH", 0)
+        insight_services.insight_apply_orders_bulk(customer_ids=ids.tolist(), as_of=as_of)
+    else:
+        insight_services.insight_apply_orders(customer_ids=ids.tolist(), as_of=as_of)
+    rows = CustomerInsight.objects.in_bulk(ids.tolist(), field_name="customer_id")
+    kept = [rows[pk] for pk in ids.tolist()]
+
+    # then both give every customer the same ladder stage and churn risk
+    assert [r.ladder_stage for r in kept] == scores.ladder.tolist()
+    assert [r.churn_risk for r in kept] == scores.churn_risk.tolist()
+    # and they are the rules' (a NaN P(alive) beside a model falls back to recency)
+    assert scores.ladder.tolist() == stages.tolist()
+    assert scores.churn_risk.tolist() == risks.tolist()
+    # and the loyalty behind the stages (the upkeep keeps it only in the stage: 6 vs 7 orders)
+    np.testing.assert_array_equal(scores.loyalty, np.minimum((orders - 1) / 10, 1.0))
+    # and the stored P(alive) is the one both decided on
+    stored = [r.p_alive for r in kept]
+    assert stored[7] is None and stored[8] is None
+    assert stored[9] == 0.3 and stored[10] == 0.1 and stored[11] == 0.0999
