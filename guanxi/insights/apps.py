@@ -10,6 +10,7 @@ class InsightsConfig(AppConfig):
     def ready(self) -> None:
         from guanxi.core.hooks import on_customer_fields_changed, on_orders_changed
 
+        from . import dashboard_cache
         from .extensions import extend_customer_views
         from .services import orders_changed_bulk_callback, orders_changed_callback
         from .share import customer_fields_changed_callback
@@ -17,6 +18,8 @@ class InsightsConfig(AppConfig):
         # Orders created or reversed (UI, API, import) update the customers' insight rows
         # inside the same transaction; an import run tells them all at once (bulk).
         on_orders_changed(orders_changed_callback, bulk=orders_changed_bulk_callback)
+        # ... and make the dashboards' cached figures stale once they commit.
+        on_orders_changed(dashboard_cache.orders_changed_callback)
         # A changed annual category need changes the customer's share at once.
         on_customer_fields_changed(customer_fields_changed_callback)
         # Insight filters, columns and the nested API field on the customer pages.

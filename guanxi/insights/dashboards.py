@@ -20,7 +20,19 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Case, Count, IntegerField, Max, Min, QuerySet, Sum, Value, When
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -321,14 +333,61 @@ def pareto_chart(customers: QuerySet[Any]) -> dict[str, Any]:
 # --- RFM ----------------------------------------------------------------------------------
 
 
-def rfm_grid(customers: QuerySet[Any]) -> dict[str, Any]:
-    """Customers, revenue and equity per recency score x frequency score (5 x 5), and the
-    customers without scores (no purchase, or not scored yet), in one ``GROUP BY``."""
-    rows = (
+def _add(a: Any, b: Any) -> Any:
+    """A sum of two SQL sums (None: no value, as SQL's SUM of no value)."""
+    return b if a is None else a if b is None else a + b
+
+
+def rfm_figures(customers: QuerySet[Any]) -> dict[str, Any]:
+    """The RFM grid and the segments. On PostgreSQL in one ``GROUP BY`` (R, F, segment)
+    whose rows are added up per cell and per segment (its numeric sums are exact, so the
+    figures are those of one query each); elsewhere one query each (SQLite sums money as
+    floating point, which an other order of additions could change in the last digit)."""
+    if connection.vendor != "postgresql":
+        return {"grid": rfm_grid(customers), "segments": rfm_segments(customers)}
+    rows = list(
         customers.order_by()
-        .values("insight__recency_score", "insight__frequency_score")
+        .values("insight__recency_score", "insight__frequency_score", "insight__rfm_segment")
         .annotate(customers=Count("pk"), spend=Sum("insight__total_spend"), clv=Sum("insight__clv"))
     )
+    cells: dict[tuple[Any, Any], dict[str, Any]] = {}
+    segments: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        key = (row["insight__recency_score"], row["insight__frequency_score"])
+        cell = cells.setdefault(key, {"customers": 0, "spend": None, "clv": None})
+        cell["customers"] += row["customers"]
+        cell["spend"] = _add(cell["spend"], row["spend"])
+        cell["clv"] = _add(cell["clv"], row["clv"])
+        code = row["insight__rfm_segment"]
+        if code:  # not "" (no purchase) nor None (no insight row)
+            segment = segments.setdefault(code, {"customers": 0, "spend": None})
+            segment["customers"] += row["customers"]
+            segment["spend"] = _add(segment["spend"], row["spend"])
+    grid_rows = [
+        {"insight__recency_score": r, "insight__frequency_score": f, **cell}
+        for (r, f), cell in cells.items()
+    ]
+    segment_rows = [{"insight__rfm_segment": code, **row} for code, row in segments.items()]
+    return {
+        "grid": rfm_grid(customers, rows=grid_rows),
+        "segments": rfm_segments(customers, rows=segment_rows),
+    }
+
+
+def rfm_grid(
+    customers: QuerySet[Any], *, rows: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Customers, revenue and equity per recency score x frequency score (5 x 5), and the
+    customers without scores (no purchase, or not scored yet), in one ``GROUP BY``
+    (``rows``: its rows, already computed by :func:`rfm_figures`)."""
+    if rows is None:
+        rows = list(
+            customers.order_by()
+            .values("insight__recency_score", "insight__frequency_score")
+            .annotate(
+                customers=Count("pk"), spend=Sum("insight__total_spend"), clv=Sum("insight__clv")
+            )
+        )
     cells: dict[tuple[int, int], dict[str, Any]] = {}
     unscored = 0
     for row in rows:
@@ -379,15 +438,19 @@ def rfm_grid(customers: QuerySet[Any]) -> dict[str, Any]:
     }
 
 
-def rfm_segments(customers: QuerySet[Any]) -> dict[str, Any]:
-    """Customers and revenue per named RFM segment."""
-    rows = (
-        customers.order_by()
-        .exclude(insight__rfm_segment="")
-        .filter(insight__isnull=False)
-        .values("insight__rfm_segment")
-        .annotate(customers=Count("pk"), spend=Sum("insight__total_spend"))
-    )
+def rfm_segments(
+    customers: QuerySet[Any], *, rows: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Customers and revenue per named RFM segment (``rows``: already computed by
+    :func:`rfm_figures`)."""
+    if rows is None:
+        rows = list(
+            customers.order_by()
+            .exclude(insight__rfm_segment="")
+            .filter(insight__isnull=False)
+            .values("insight__rfm_segment")
+            .annotate(customers=Count("pk"), spend=Sum("insight__total_spend"))
+        )
     by_code = {row["insight__rfm_segment"]: row for row in rows}
     segments = []
     for code, label in RFMSegment.choices:
@@ -625,10 +688,13 @@ def _bin_case(field: str, edges: list[Decimal]) -> Case:
 def clv_histogram(customers: QuerySet[Any]) -> dict[str, Any]:
     """Customers per predicted-CLV bin (1-2-5 edges), and those without a prediction."""
     base = customers.order_by()
-    bounds = base.filter(insight__clv__isnull=False).aggregate(
-        low=Min("insight__clv"), high=Max("insight__clv")
+    # Bounds and the customers without a prediction (no insight row included) in one pass.
+    bounds = base.aggregate(
+        low=Min("insight__clv"),
+        high=Max("insight__clv"),
+        missing=Count("pk", filter=Q(insight__clv__isnull=True)),
     )
-    missing = base.filter(insight__clv__isnull=True).count()
+    missing = bounds["missing"]
     if bounds["high"] is None:
         return {
             "type": "histogram",

@@ -27,7 +27,7 @@ from guanxi.accounts.models import Team, User
 from guanxi.core.permissions import Action
 from guanxi.core.views import DetailPanel, register_detail_panel
 
-from . import dashboards, explain, kpis, panel, selectors, services
+from . import dashboard_cache, dashboards, explain, kpis, panel, selectors, services
 from .choices import RFMSegment, RunStatus
 
 
@@ -188,6 +188,9 @@ class Dashboard:
 
 
 _COMMON = ("team", "owner", "province", "rfm_segment")
+#: The dashboards' inputs besides the customers counted (the _COMMON filters are in the
+#: customers' SQL, which is part of the cache key).
+_INPUTS = ("start", "end", "before", "after", "group_by")
 
 
 def _default_period(days: list[dt.date]) -> dict[str, dt.date | None]:
@@ -235,7 +238,7 @@ def _value(customers: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rfm(customers: Any, data: dict[str, Any]) -> dict[str, Any]:
-    return {"grid": dashboards.rfm_grid(customers), "segments": dashboards.rfm_segments(customers)}
+    return dashboards.rfm_figures(customers)
 
 
 def _ladder(customers: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -337,7 +340,14 @@ class DashboardView(LoginRequiredMixin, View):
         except ValueError:
             customers = selectors.dashboard_customers(user=request.user, filters={})
             base = {}
-        content = with_drill_urls(dashboard.build(customers, data), base, reverse("customer_list"))
+        # The figures depend on the customers counted (scope and filters, in the key) and
+        # on these inputs; they are cached until the data they read changes.
+        inputs = {key: data.get(key) for key in _INPUTS}
+        inputs["snapshot_dates"] = days
+        built, computed_at = dashboard_cache.dashboard_data(
+            name, customers, inputs, lambda: dashboard.build(customers, data)
+        )
+        content = with_drill_urls(built, base, reverse("customer_list"))
         context = {
             "dashboard": dashboard,
             "body_template": f"insights/dashboards/{name}.html",
@@ -347,6 +357,7 @@ class DashboardView(LoginRequiredMixin, View):
             "form": form,
             "fields": [form[field] for field in dashboard.fields],
             "data": content,
+            "computed_at": computed_at,
             "run": selectors.current_run(),
             "filtered": bool(base),
             "list_url": f"{reverse('customer_list')}?{urlencode(base)}",

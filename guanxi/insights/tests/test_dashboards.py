@@ -393,3 +393,156 @@ def test_bad_filters_and_drill_downs_say_what_is_wrong(scene):
 
     listed = client.get(reverse("customer_list"), {"ladder_to": "2026-10-31:flying"})
     assert "Expected &lt;date&gt;:&lt;stage&gt;" in listed.text
+
+
+# --- Cached figures -------------------------------------------------------------------------
+
+
+def _data(scene: dict[str, Any], who: str, name: str, **params: str) -> tuple[Any, Any]:
+    """(figures, when they were computed) of a dashboard as ``who`` sees it."""
+    response = _client(scene, who).get(
+        reverse("insight_dashboard", args=[name]), {**QUERIES[name], **params}
+    )
+    assert response.status_code == 200
+    return response.context["data"], response.context["computed_at"]
+
+
+def _uncached(scene: dict[str, Any], settings: Any, who: str, name: str, **params: str) -> Any:
+    seconds = dashboards_cache_seconds(settings)
+    settings.GUANXI_INSIGHTS_DASHBOARD_CACHE_SECONDS = 0
+    try:
+        return _data(scene, who, name, **params)[0]
+    finally:
+        settings.GUANXI_INSIGHTS_DASHBOARD_CACHE_SECONDS = seconds
+
+
+def dashboards_cache_seconds(settings: Any) -> int:
+    return getattr(settings, "GUANXI_INSIGHTS_DASHBOARD_CACHE_SECONDS", 300)
+
+
+def _filters(scene: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        {},
+        {"province": "Zhejiang"},
+        {"team": str(scene["south"].pk)},
+        {"owner": str(scene["users"]["rep"].pk)},
+        {"rfm_segment": "champions", "group_by": "team"},
+    ]
+
+
+@pytest.mark.parametrize("who", ["admin", "rep", "other"])
+def test_cached_figures_equal_the_uncached_ones_for_every_scope_and_filter(scene, settings, who):
+    for name in QUERIES:
+        for params in _filters(scene):
+            # given the figures computed without the cache
+            expected = _uncached(scene, settings, who, name, **params)
+
+            # when the dashboard is opened twice with it
+            first, first_at = _data(scene, who, name, **params)
+            second, second_at = _data(scene, who, name, **params)
+
+            # then both show the same figures, the second from the cache
+            assert first == expected, (name, params)
+            assert second == expected, (name, params)
+            assert second_at == first_at
+
+
+def test_a_rep_never_gets_another_scopes_cached_figures(scene, settings):
+    # given the rep's figures in the cache
+    mine, _at = _data(scene, "rep", "rfm")
+
+    # when another rep opens the same dashboard with the same (default) filters
+    theirs, _at = _data(scene, "other", "rfm")
+
+    # then they get their own scope's figures
+    assert theirs == _uncached(scene, settings, "other", "rfm")
+    assert theirs["grid"]["total"] == 2 and mine["grid"]["total"] == 4  # b1, b2 | a1-a4
+    # and a filter on the other rep's customers shows the rep nothing
+    owner = str(scene["users"]["other"].pk)
+    assert _data(scene, "rep", "rfm", owner=owner)[0]["grid"]["total"] == 0
+
+
+def test_a_reassigned_customer_moves_at_once_to_its_new_owners_figures(scene, settings):
+    from guanxi.customers.services import customer_assign_owner
+
+    before = {who: _data(scene, who, "rfm")[0]["grid"]["total"] for who in ("rep", "other")}
+
+    customer_assign_owner(
+        actor=scene["users"]["admin"],
+        customer=scene["customers"]["a1"],
+        owner=scene["users"]["other"],
+    )
+
+    after = {who: _data(scene, who, "rfm")[0] for who in ("rep", "other")}
+    assert (after["rep"]["grid"]["total"], after["other"]["grid"]["total"]) == (
+        before["rep"] - 1,
+        before["other"] + 1,
+    )
+    for who in ("rep", "other"):
+        assert after[who] == _uncached(scene, settings, who, "rfm")
+
+
+def test_a_deleted_customer_leaves_the_figures_at_once(scene, settings):
+    from guanxi.customers.services import customer_delete
+
+    assert _data(scene, "admin", "rfm")[0]["grid"]["total"] == 6
+
+    customer_delete(actor=scene["users"]["admin"], customer=scene["customers"]["a1"])
+
+    after = _data(scene, "admin", "rfm")[0]
+    assert after["grid"]["total"] == 5
+    assert after == _uncached(scene, settings, "admin", "rfm")
+
+
+def test_an_order_changes_the_next_figures(scene, settings):
+    from guanxi.sales.services import order_create
+
+    # given the rep's ladder in the cache (a5 is a prospect: no purchase yet)
+    before, _at = _data(scene, "rep", "ladder")
+    assert next(s for s in before["funnel"]["stages"] if s["key"] == "prospect")["customers"] == 1
+
+    # when an order of a5 is recorded
+    order_create(
+        actor=scene["users"]["rep"],
+        data={"external_id": "cache-1", "customer": scene["customers"]["a5"]},
+        lines=[{"description": "x", "quantity": 1, "unit_price": "80.00"}],
+    )
+
+    # then the next request shows the figures with it
+    after, _at = _data(scene, "rep", "ladder")
+    assert after == _uncached(scene, settings, "rep", "ladder")
+    assert after["funnel"] != before["funnel"]
+
+
+def test_a_refresh_changes_the_next_figures(scene, settings):
+    from guanxi.insights.services import insight_refresh_request, insight_refresh_run
+
+    # given the figures of the hand-made scores in the cache
+    before, _at = _data(scene, "admin", "value")
+
+    # when a refresh recomputes every customer from the orders (there are none)
+    insight_refresh_run(run=insight_refresh_request(actor=None, enqueue=False))
+
+    # then the next request shows the refreshed figures
+    after, _at = _data(scene, "admin", "value")
+    assert after == _uncached(scene, settings, "admin", "value")
+    assert after["pareto"]["grades"]["customers"] == 0
+    assert before["pareto"]["grades"]["customers"] == 6
+
+
+def test_committed_orders_make_the_cached_figures_stale(scene, django_capture_on_commit_callbacks):
+    from guanxi.core.hooks import orders_changed
+    from guanxi.insights import dashboard_cache
+
+    version = dashboard_cache.data_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        orders_changed([scene["customers"]["a1"].pk])
+
+    assert dashboard_cache.data_version() != version
+
+
+def test_the_page_says_when_its_figures_were_computed(scene):
+    page = _client(scene, "rep").get(reverse("insight_dashboard", args=["rfm"]))
+
+    assert 'data-testid="dashboard-computed-at"' in page.text
+    assert "Figures computed at" in page.text
