@@ -15,6 +15,8 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import models
 
+from guanxi.core.validators import validate_storable_datetime
+
 #: Browser input types for model date/time fields (HTML5 pickers, ISO values).
 DATETIME_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -52,6 +54,7 @@ class ServiceModelForm(forms.ModelForm):
             if isinstance(field, forms.DateTimeField):
                 field.widget = DateTimeLocalInput()
                 field.input_formats = [DATETIME_INPUT_FORMAT, *field.input_formats]
+                field.validators.append(validate_storable_datetime)
             elif isinstance(field, forms.DateField):
                 field.widget = DateInput()
 

@@ -10,11 +10,11 @@ insight fields are reachable only through a customer the user may see.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Field, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -45,8 +45,28 @@ ORDERING_FIELDS = (
 )  # fmt: skip
 
 
+def _blank_choice(name: str) -> serializers.ChoiceField:
+    """A read-only choice of :class:`CustomerInsight` that is blank until it is computed.
+
+    ``read_only_fields`` would drop ``allow_blank``, and the schema would then promise one
+    of the choices where the API answers ``""``.
+    """
+    field = cast(Field, CustomerInsight._meta.get_field(name))
+    return serializers.ChoiceField(
+        choices=field.choices or (), allow_blank=True, read_only=True, label=field.verbose_name
+    )
+
+
 class CustomerInsightSerializer(serializers.ModelSerializer):
     """The insight fields of one customer, read only (null until the first refresh)."""
+
+    rfm_segment = _blank_choice("rfm_segment")
+    abc_grade = _blank_choice("abc_grade")
+    abc_score_grade = _blank_choice("abc_score_grade")
+    churn_risk = _blank_choice("churn_risk")
+    portfolio_quadrant = _blank_choice("portfolio_quadrant")
+    relationship_level = _blank_choice("relationship_level")
+    relationship_tier = _blank_choice("relationship_tier")
 
     class Meta:
         model = CustomerInsight

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from guanxi.activities.models import Interaction, Note, Task
-from guanxi.core.api.fields import ScopedPrimaryKeyRelatedField
+from guanxi.core.api.fields import DateTimeField, ScopedPrimaryKeyRelatedField
 from guanxi.customers.models import Contact, Customer
 from guanxi.customers.selectors import contact_list, customer_list
 
@@ -26,6 +26,7 @@ class InteractionSerializer(serializers.ModelSerializer):
     contact = ScopedPrimaryKeyRelatedField(
         selector=contact_list, model=Contact, required=False, allow_null=True
     )
+    occurred_at = DateTimeField(required=False, help_text=_("When it happened (default: now)."))
 
     class Meta:
         model = Interaction

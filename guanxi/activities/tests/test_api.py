@@ -75,6 +75,9 @@ def test_create_update_delete_each_leave_one_entry(world):
         ({"channel": "telepathy"}, "channel", "valid choice"),
         ({"notes": "x" * 20001}, "notes", "20000"),
         ({"occurred_at": 12}, "occurred_at", "format"),
+        # year 1 in the site's zone (+08:00) is before year 1 in UTC, where it is stored
+        ({"occurred_at": "0001-01-01T00:00:00"}, "occurred_at", "range"),
+        ({"occurred_at": "0001-01-01T07:00:00+08:00"}, "occurred_at", "range"),
     ],
 )
 def test_invalid_interactions_are_400_naming_the_field(world, change, field, message):

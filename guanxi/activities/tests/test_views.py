@@ -81,3 +81,18 @@ def test_the_customer_page_shows_interactions(client, world):
     records = world.records_for("sales_rep")["own"]
     page = client.get(reverse("customer_detail", args=[records.customer.pk])).content.decode()
     assert records.interaction.subject in page
+
+
+def test_a_moment_outside_the_calendar_in_utc_is_a_form_error(client, world):
+    client.force_login(world.users["sales_rep"])
+    interaction = world.records_for("sales_rep")["own"].interaction
+    before = (interaction.subject, interaction.occurred_at)
+    response = client.post(
+        reverse("interaction_edit", args=[interaction.pk]),
+        {"customer": interaction.customer_id, "channel": "phone", "direction": "outbound",
+         "occurred_at": "0001-01-01T00:00", "subject": "Year one", "outcome": ""},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "9999" in str(response.context["form"].errors["occurred_at"])
+    interaction.refresh_from_db()
+    assert (interaction.subject, interaction.occurred_at) == before

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from rest_framework import serializers
+
+from guanxi.core.validators import MAX_ID, validate_storable_datetime
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -39,3 +43,28 @@ class TagNamesField(serializers.ListField):
     def to_representation(self, data: Any) -> list[str]:
         items = data.all() if hasattr(data, "all") else data
         return sorted(getattr(item, "name", item) for item in items)
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's date-time field, refusing (400) moments that cannot be stored in UTC.
+
+    DRF converts a naive value with the site's time zone and lets the ``OverflowError`` of
+    a moment on the edge of the calendar (``0001-01-01T00:00:00``) escape as a 500.
+    """
+
+    def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
+        try:
+            value = super().enforce_timezone(value)
+            validate_storable_datetime(value)
+        except (OverflowError, DjangoValidationError):
+            self.fail("overflow")
+        return value
+
+
+class IdField(serializers.IntegerField):
+    """A record id in a payload: a whole number the database can compare (1 .. 2**63-1)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)

@@ -130,9 +130,11 @@ class SearchView(APIView):
     )
     def get(self, request: Request) -> Response:
         try:
-            limit = min(max(int(request.query_params.get("limit", 10)), 1), 50)
+            limit = int(request.query_params.get("limit") or 10)
         except ValueError:
-            raise ValidationError({"limit": [_("Give a whole number from 1 to 50.")]}) from None
+            limit = 0
+        if not 1 <= limit <= 50:
+            raise ValidationError({"limit": [_("Give a whole number from 1 to 50.")]})
         groups = global_search(
             user=request.user, text=request.query_params.get("q", ""), limit=limit
         )

@@ -11,6 +11,8 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, mixins, serializers, viewsets
 from rest_framework.response import Response
 
+from guanxi.core.api.filters import OrderingFilter
+
 
 class ScopedViewSet(viewsets.GenericViewSet):
     """A viewset over permission-scoped querysets.
@@ -26,7 +28,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[0-9]+"
     filter_backends: tuple[type[Any], ...] = (
         DjangoFilterBackend,  # filter sets scope their record choices (ScopedFilterSet)
-        filters.OrderingFilter,
+        OrderingFilter,  # an unknown ordering field is a 400
         filters.SearchFilter,
     )
 

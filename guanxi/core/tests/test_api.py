@@ -104,3 +104,72 @@ def test_a_session_client_gets_413_too(world):
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("url", "param"),
+    [
+        ("/api/customers/?id=10000000000000000000000000", "id"),
+        ("/api/products/?id=1,0.5", "id"),
+        ("/api/change-log/?actor=-1.3589597672736602e%2B21", "actor"),
+        ("/api/change-log/?customer=99999999999999999999", "customer"),
+    ],
+)
+def test_an_id_filter_out_of_range_is_a_400_naming_it(world, url, param):
+    response = api_client(world.users["administrator"]).get(url)
+    assert response.status_code == 400
+    assert param in response.json()
+
+
+@pytest.mark.parametrize(
+    "query", ["time_before=0001-01-01T00:00:00", "time_after=9999-12-31T23:59:59-08:00"]
+)
+def test_a_change_log_time_outside_the_calendar_in_utc_is_a_400(world, query):
+    response = api_client(world.users["administrator"]).get(f"/api/change-log/?{query}")
+    assert response.status_code == 400
+    assert query.partition("=")[0] in response.json()
+
+
+def test_an_unknown_ordering_field_is_a_400_listing_the_allowed_ones(world):
+    client = api_client(world.users["administrator"])
+    for value in ("nmae", "-owner__password", "name,nope"):
+        response = client.get(f"/api/customers/?ordering={value}")
+        assert response.status_code == 400, value
+        assert "name" in response.json()["ordering"][0]
+    assert client.get("/api/customers/?ordering=-name,id").status_code == 200
+    assert client.get("/api/customers/?ordering=").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("limit=1001", "limit"),
+        ("limit=0", "limit"),
+        ("limit=abc", "limit"),
+        ("limit=-5", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=null", "offset"),
+        ("offset=100000000000000000000000", "offset"),
+    ],
+)
+def test_a_page_size_or_offset_out_of_range_is_a_400_naming_it(world, query, param):
+    response = api_client(world.users["administrator"]).get(f"/api/customers/?{query}")
+    assert response.status_code == 400
+    assert param in response.json()
+
+
+def test_the_search_limit_out_of_range_is_a_400(world):
+    client = api_client(world.users["sales_rep"])
+    for limit in ("0", "51", "-3"):
+        response = client.get("/api/search/", {"q": "x", "limit": limit})
+        assert response.status_code == 400
+        assert "limit" in response.json()
+    assert client.get("/api/search/", {"q": "x", "limit": "50"}).status_code == 200
+
+
+def test_the_schema_allows_the_blank_insight_choices_the_api_returns(world):
+    schema = api_client(world.users["read_only"]).get("/api/schema/?format=json").json()
+    insight = schema["components"]["schemas"]["CustomerInsight"]["properties"]
+    for name in ("abc_grade", "rfm_segment", "churn_risk", "relationship_tier"):
+        refs = {item["$ref"].rsplit("/", 1)[-1] for item in insight[name]["oneOf"]}
+        assert "BlankEnum" in refs, name

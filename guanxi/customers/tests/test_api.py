@@ -399,10 +399,15 @@ def test_an_external_id_held_by_a_customer_in_the_trash_is_a_409_not_a_500(world
 
 def test_pages_are_capped(world, monkeypatch):
     monkeypatch.setattr(Pagination, "max_limit", 3)
-    response = api_client(world.users["administrator"]).get("/api/customers/?limit=5000")
+    client = api_client(world.users["administrator"])
+    response = client.get("/api/customers/?limit=3")
     assert response.status_code == 200
     assert response.json()["count"] == Customer.objects.count() > 3
     assert len(results(response)) == 3
+    # a larger page is refused, naming the cap, rather than silently cut
+    response = client.get("/api/customers/?limit=5000")
+    assert response.status_code == 400
+    assert "3" in response.json()["limit"][0]
 
 
 def test_options_describes_the_endpoint(world):

@@ -88,7 +88,12 @@ def parse_datetime(value: str) -> dt.datetime:
             raise CellError(_("'%(value)s' is not a date.") % {"value": excerpt(value)}) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_local_zone())
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:  # the years 1 and 9999 may leave the calendar once in UTC
+        raise CellError(
+            _("'%(value)s' is out of range (years 1 to 9999).") % {"value": excerpt(value)}
+        ) from None
 
 
 _GROUPED = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")

@@ -165,6 +165,35 @@ def test_an_order_recorded_with_other_lines_is_rejected_not_changed(world, tmp_p
     assert Order.objects.get(external_id="Z-1").total_amount == Decimal("5")
 
 
+@pytest.mark.parametrize("kind", ["orders", "interactions"])
+def test_a_date_outside_the_calendar_in_utc_rejects_the_row(world, tmp_path, kind):
+    # given year 1 in the site's zone (+08:00): before year 1 once stored in UTC
+    admin = world.users["administrator"]
+    customer = world.records["other"].customer.external_id
+    header = (
+        ["order", "customer", "date", "amount"]
+        if kind == "orders"
+        else ["customer_external_id", "occurred_at", "channel", "subject"]
+    )
+    rows = [
+        ["Y-1", customer, "0001-01-01", "5"] if kind == "orders" else [customer, "0001-01-01",
+         "phone", "Year one"],
+        ["Y-2", customer, "2024-01-01", "5"] if kind == "orders" else [customer, "2024-01-01",
+         "phone", "Year 2024"],
+    ]  # fmt: skip
+    path = write_csv(tmp_path / "y.csv", [header, *rows])
+    # when
+    run = run_import(path, kind, actor=admin)
+    # then the row is rejected with its reason and the other row is imported
+    assert (run.created, run.rejected) == (1, 1)
+    error = run.errors.get()
+    assert error.row == 2 and "out of range" in error.message
+    if kind == "orders":
+        assert not Order.objects.filter(external_id="Y-1").exists()
+    else:
+        assert not Interaction.objects.filter(subject="Year one").exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_import_outside_a_transaction_leaves_the_foreign_key_checks_on(world, tmp_path):
     # given a run that commits its own batches (the order service checks the references

@@ -7,6 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from guanxi.core.api.fields import IdField
 from guanxi.dedup.models import MergeKind, MergeRecord
 
 
@@ -41,14 +42,14 @@ class MergeCreateSerializer(serializers.Serializer):
     """Input of ``POST /api/merges/``."""
 
     kind = serializers.ChoiceField(choices=MergeKind.choices, default=MergeKind.CUSTOMER)
-    survivor = serializers.IntegerField(help_text=_("Id of the record that stays."))
+    survivor = IdField(help_text=_("Id of the record that stays."))
     others = serializers.ListField(
-        child=serializers.IntegerField(),
+        child=IdField(),
         min_length=1,
         help_text=_("Ids of the records merged into it (they go to the trash)."),
     )
     field_choices = serializers.DictField(
-        child=serializers.IntegerField(),
+        child=IdField(),
         required=False,
         default=dict,
         help_text=_(

@@ -236,6 +236,31 @@ def test_api_merge_validation_names_the_field(world: World) -> None:
     assert "email" in response.json()
 
 
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"survivor": 10**25}, "survivor"),
+        ({"others": [10**25]}, "others"),
+        ({"others": [0]}, "others"),
+        ({"field_choices": {"email": 10**25}}, "field_choices"),
+    ],
+)
+def test_api_merge_with_an_id_out_of_range_is_a_400(
+    world: World, payload: dict[str, Any], field: str
+) -> None:
+    own, twin = _twin(world, "own")
+    api = _api(world.users[Role.ADMINISTRATOR])
+    response = api.post(
+        reverse("api:merge-list"),
+        {"survivor": own.pk, "others": [twin.pk], **payload},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not MergeRecord.objects.exists()
+    assert Customer.objects.filter(pk__in=[own.pk, twin.pk]).count() == 2
+
+
 def test_api_merges_list_is_scoped(world: World) -> None:
     _own, _twin_record = _twin(world, "own")
     other, other_twin = _twin(world, "other")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from guanxi.core.api.fields import ScopedPrimaryKeyRelatedField
+from guanxi.core.api.fields import DateTimeField, ScopedPrimaryKeyRelatedField
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_list
 from guanxi.sales.models import Order, OrderLine, Product
@@ -59,6 +59,7 @@ class OrderSerializer(serializers.ModelSerializer):
     display = serializers.CharField(source="__str__", read_only=True)
     customer = ScopedPrimaryKeyRelatedField(selector=customer_list, model=Customer)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
+    ordered_at = DateTimeField(required=False, help_text=_("When it was ordered (default: now)."))
     lines = OrderLineSerializer(many=True)
     reversed_by = serializers.SerializerMethodField(
         help_text=_("The reversal that corrects this order, if any.")

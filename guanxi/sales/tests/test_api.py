@@ -130,6 +130,7 @@ def test_create_order_with_lines_and_one_change_log_entry(world):
         ({"ordered_at": "yesterday"}, "ordered_at"),
         ({"external_id": ""}, "external_id"),
         ({"channel": "carrier pigeon"}, "channel"),
+        ({"ordered_at": "0001-01-01T00:00:00"}, "ordered_at"),
     ],
 )
 def test_invalid_orders_are_400_naming_the_field(world, change, field):
