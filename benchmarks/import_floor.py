@@ -40,7 +40,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -49,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from import_orders import fresh_postgres, raw_load, write_orders  # noqa: E402
+from import_orders import empty_database, load_customers, raw_load, write_orders  # noqa: E402
 
 ORDER_COLUMNS = (
     "id, external_id, customer_id, ordered_at, channel, currency, total_amount, kind, "
@@ -264,34 +263,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="guanxi-bench-floor-"))
-    env = {**os.environ, "GUANXI_HOME": str(home)}
-    if args.backend == "postgresql":
-        env["DATABASE_URL"] = args.database_url
-        fresh_postgres(args.database_url)
-    else:
-        env.pop("DATABASE_URL", None)
-    os.environ.clear()
-    os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
-    guanxi = [sys.executable, "-m", "guanxi"]
-    subprocess.run(
-        [
-            *guanxi,
-            "demo",
-            "--customers",
-            str(args.customers),
-            "--order-lines",
-            "0",
-            "--no-insights",
-            "--verbosity",
-            "0",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        cwd=ROOT,
-    )
+    home, env, guanxi = empty_database(args.backend, args.database_url, "guanxi-bench-floor-")
+    load_customers(guanxi, env, args.customers)
 
     sys.path.insert(0, str(ROOT))
     import django

@@ -51,6 +51,34 @@ def fresh_postgres(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def empty_database(
+    backend: str, database_url: str, prefix: str
+) -> tuple[Path, dict[str, str], list[str]]:
+    """A new temporary GUANXI_HOME and an empty database of ``backend`` (SQLite in that home,
+    or the PostgreSQL database of ``database_url`` dropped and created again), set in this
+    process's environment: (home, environment, the ``guanxi`` command)."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {**os.environ, "GUANXI_HOME": str(home)}
+    if backend == "postgresql":
+        env["DATABASE_URL"] = database_url
+        fresh_postgres(database_url)
+    else:
+        env.pop("DATABASE_URL", None)
+    os.environ.clear()
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
+    return home, env, [sys.executable, "-m", "guanxi"]
+
+
+def load_customers(guanxi: list[str], env: dict[str, str], customers: int) -> None:
+    """``customers`` demo customers and products, no orders, nothing scored."""
+    subprocess.run(
+        [*guanxi, "demo", "--customers", str(customers), "--order-lines", "0",
+         "--no-insights", "--verbosity", "0"],
+        env=env, check=True, capture_output=True, cwd=ROOT,
+    )  # fmt: skip
+
+
 def write_orders(path: Path, customers: list[str], skus: list[str], lines: int, seed: int) -> int:
     """The orders file: returns the number of orders."""
     rng = random.Random(seed)
@@ -127,24 +155,9 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="guanxi-bench-import-"))
-    env = {**os.environ, "GUANXI_HOME": str(home)}
-    if args.backend == "postgresql":
-        env["DATABASE_URL"] = args.database_url
-        fresh_postgres(args.database_url)
-    else:
-        env.pop("DATABASE_URL", None)
-    os.environ.clear()
-    os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
-    guanxi = [sys.executable, "-m", "guanxi"]
-
+    home, env, guanxi = empty_database(args.backend, args.database_url, "guanxi-bench-import-")
     t0 = time.perf_counter()
-    subprocess.run(
-        [*guanxi, "demo", "--customers", str(args.customers), "--order-lines", "0",
-         "--no-insights", "--verbosity", "0"],
-        env=env, check=True, capture_output=True, cwd=ROOT,
-    )  # fmt: skip
+    load_customers(guanxi, env, args.customers)
     customers_seconds = time.perf_counter() - t0
 
     sys.path.insert(0, str(ROOT))
