@@ -545,4 +545,4 @@ def test_the_page_says_when_its_figures_were_computed(scene):
     page = _client(scene, "rep").get(reverse("insight_dashboard", args=["rfm"]))
 
     assert 'data-testid="dashboard-computed-at"' in page.text
-    assert "Figures computed at" in page.text
+    assert "Figures computed:" in page.text
