@@ -82,10 +82,12 @@ MODEL_COLUMNS = (
 COLUMNS = ("customer_id", *ORDER_COLUMNS, *MODEL_COLUMNS)
 #: What the per-order upkeep recomputes from a customer's orders
 #: (:func:`guanxi.insights.services.insight_apply_orders`): a row it touched after the
-#: summary was read keeps these at the swap, being newer. The loyalty index is a model
-#: column of the stage (the refresh scores it with the rest) but depends on the order count
-#: alone, so it goes with the count.
-TOUCHED_COLUMNS = (*ORDER_COLUMNS, "loyalty_index")
+#: summary was read keeps these at the swap, being newer. The loyalty index, P(alive) and
+#: churn risk are model columns of the stage (the refresh scores them with the rest), but
+#: the upkeep decided the kept ladder stage from them and the new orders: taking the
+#: refresh's, computed without those orders, would show a customer who has just bought as
+#: at risk until the next refresh.
+TOUCHED_COLUMNS = (*ORDER_COLUMNS, "loyalty_index", "p_alive", "churn_risk")
 
 
 class SummarySource(Protocol):

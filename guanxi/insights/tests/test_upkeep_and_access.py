@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from guanxi.core.permissions import Role
 from guanxi.customers.models import Customer
-from guanxi.customers.services import customer_update
+from guanxi.customers.services import customer_create, customer_update
 from guanxi.insights import explain, scoring
 from guanxi.insights import services as insight_services
 from guanxi.insights.choices import RunStatus
@@ -125,6 +125,41 @@ def test_a_refresh_keeps_order_fields_updated_while_it_ran(world, monkeypatch, r
         names = {i["columns"][0] for i in connection.introspection.get_constraints(
             cursor, CustomerInsight._meta.db_table).values() if i["index"]}  # fmt: skip
     assert {"clv", "rfm_segment", "ladder_stage", "p_alive"} <= names
+
+
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_a_customer_who_ordered_while_the_refresh_ran_is_not_shown_at_risk(
+    world, monkeypatch, rebuild
+):
+    # The summary saw only a purchase of 400 days ago (high risk by recency); the order
+    # recorded meanwhile made the upkeep decide low risk. The swap keeps the upkeep's
+    # P(alive) and risk with its recency, so the stored figures agree with each other.
+    from guanxi.insights import refresh
+
+    monkeypatch.setattr(refresh, "REBUILD_MIN_ROWS", 0 if rebuild else 10**9)
+    rep = world.users[Role.SALES_REP]
+    customer = customer_create(actor=rep, data={"name": "Dormant Ltd", "kind": "organization"})
+    _order(rep, customer, days_ago=400)
+    insight_refresh_run(run=insight_refresh_request(actor=None, enqueue=False))
+    assert CustomerInsight.objects.get(customer=customer).churn_risk == "high"
+    original = refresh.fetch_summary
+
+    def summary_then_order(**kwargs):
+        result = original(**kwargs)
+        _order(rep, customer, days_ago=0)
+        return result
+
+    refresh.fetch_summary = summary_then_order
+    try:
+        run = insight_refresh_run(run=insight_refresh_request(actor=None, enqueue=False))
+    finally:
+        refresh.fetch_summary = original
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    insight = CustomerInsight.objects.get(customer=customer)
+    assert (insight.order_count, insight.recency_days) == (2, 0)
+    assert insight.churn_risk == "low"
+    p_alive = np.array([np.nan if insight.p_alive is None else insight.p_alive])
+    assert scoring.churn_risks(p_alive, np.array([insight.recency_days]))[0] == "low"
 
 
 @pytest.fixture
