@@ -250,7 +250,7 @@ def build_rows(
                 np.round(scores.abc_score[part], 4).tolist(),
                 scores.abc_score_grade[part].tolist(),
                 _none_for_nan(predictions.expected_purchases[part], 4),
-                _none_for_nan(predictions.p_alive[part], 4),
+                _none_for_nan(predictions.p_alive[part], scoring.P_ALIVE_DECIMALS),
                 _none_for_nan(predictions.expected_spend[part], 2),
                 _none_for_nan(predictions.clv[part], 2),
                 [model_name] * count,

@@ -83,6 +83,24 @@ def test_an_order_creates_the_insight_of_a_customer_never_refreshed(world):
     assert insight.loyalty_index is not None and insight.loyalty_index > 0
 
 
+def _refresh_with_an_order_meanwhile(monkeypatch, actor, customer, amount: str = "50.00"):
+    """A refresh during which ``actor`` records an order of ``customer`` dated today, right
+    after the summary was read; returns the run."""
+    from guanxi.insights import refresh
+
+    original = refresh.fetch_summary
+
+    def summary_then_order(**kwargs):
+        result = original(**kwargs)
+        _order(actor, customer, days_ago=0, amount=amount)
+        return result
+
+    monkeypatch.setattr(refresh, "fetch_summary", summary_then_order)
+    run = insight_refresh_run(run=insight_refresh_request(actor=None, enqueue=False))
+    monkeypatch.setattr(refresh, "fetch_summary", original)
+    return run
+
+
 @pytest.mark.parametrize("rebuild", [False, True])
 def test_a_refresh_keeps_order_fields_updated_while_it_ran(world, monkeypatch, rebuild):
     # An order recorded after the summary was read: the swap keeps the newer figures, both
@@ -95,18 +113,7 @@ def test_a_refresh_keeps_order_fields_updated_while_it_ran(world, monkeypatch, r
     rep = world.users[Role.SALES_REP]
     customer = world.records_for(Role.SALES_REP)["own"].customer
     customer_update(actor=rep, customer=customer, data={"category_need": Decimal("400")})
-    original = refresh.fetch_summary
-
-    def summary_then_order(**kwargs):
-        result = original(**kwargs)
-        _order(rep, customer, days_ago=0, amount="10.00")
-        return result
-
-    refresh.fetch_summary = summary_then_order
-    try:
-        run = insight_refresh_run(run=insight_refresh_request(actor=None, enqueue=False))
-    finally:
-        refresh.fetch_summary = original
+    run = _refresh_with_an_order_meanwhile(monkeypatch, rep, customer, amount="10.00")
     assert run.status == RunStatus.SUCCEEDED, run.error
     insight = CustomerInsight.objects.get(customer=customer)
     assert insight.order_count == 2
@@ -142,18 +149,7 @@ def test_a_customer_who_ordered_while_the_refresh_ran_is_not_shown_at_risk(
     _order(rep, customer, days_ago=400)
     insight_refresh_run(run=insight_refresh_request(actor=None, enqueue=False))
     assert CustomerInsight.objects.get(customer=customer).churn_risk == "high"
-    original = refresh.fetch_summary
-
-    def summary_then_order(**kwargs):
-        result = original(**kwargs)
-        _order(rep, customer, days_ago=0)
-        return result
-
-    refresh.fetch_summary = summary_then_order
-    try:
-        run = insight_refresh_run(run=insight_refresh_request(actor=None, enqueue=False))
-    finally:
-        refresh.fetch_summary = original
+    run = _refresh_with_an_order_meanwhile(monkeypatch, rep, customer)
     assert run.status == RunStatus.SUCCEEDED, run.error
     insight = CustomerInsight.objects.get(customer=customer)
     assert (insight.order_count, insight.recency_days) == (2, 0)
